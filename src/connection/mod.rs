@@ -1,0 +1,191 @@
+//! How modules act on a host. Modules run on the controller and reach the host only
+//! through [`Connection`]: run a command, read, write (atomically), stat, and change
+//! file attributes. `local` acts on this machine; `ssh` (a later layer) over one
+//! persistent session per host.
+
+pub mod local;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use local::LocalConnection;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// An argv vector, run without a shell.
+    Argv(Vec<String>),
+    /// A command line run by `executable -c` (default `/bin/sh`).
+    Shell {
+        cmd: String,
+        executable: Option<String>,
+    },
+}
+
+/// Privilege escalation for one command or file operation.
+#[derive(Clone, Debug, Default)]
+pub struct Become {
+    /// `sudo` or `su`.
+    pub method: String,
+    pub user: String,
+    pub flags: Option<String>,
+    /// Given to the become program on stdin, never on a command line.
+    pub password: Option<String>,
+}
+
+/// One command execution.
+#[derive(Clone, Debug)]
+pub struct ExecRequest {
+    pub command: Command,
+    pub stdin: Option<Vec<u8>>,
+    pub chdir: Option<String>,
+    pub env: Vec<(String, String)>,
+    pub become_: Option<Become>,
+    pub timeout: Option<Duration>,
+}
+
+impl ExecRequest {
+    pub fn argv(argv: Vec<String>) -> ExecRequest {
+        ExecRequest::new(Command::Argv(argv))
+    }
+
+    pub fn shell(cmd: impl Into<String>) -> ExecRequest {
+        ExecRequest::new(Command::Shell {
+            cmd: cmd.into(),
+            executable: None,
+        })
+    }
+
+    pub fn new(command: Command) -> ExecRequest {
+        ExecRequest {
+            command,
+            stdin: None,
+            chdir: None,
+            env: Vec::new(),
+            become_: None,
+            timeout: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ExecOutput {
+    pub rc: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// What `stat` tells about a path.
+#[derive(Clone, Debug)]
+pub struct FileStat {
+    pub kind: FileKind,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub owner: String,
+    pub group: String,
+    pub size: u64,
+    pub mtime: f64,
+    pub atime: f64,
+    pub ctime: f64,
+    pub inode: u64,
+    pub dev: u64,
+    pub nlink: u64,
+    /// The target of a symlink (when `kind` is `Symlink`).
+    pub link_target: Option<String>,
+}
+
+/// The attributes a write or a module sets on a path; `None` leaves one as it is.
+#[derive(Clone, Debug, Default)]
+pub struct FileAttrs {
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+/// A failure of the transport itself (not of the command it ran).
+#[derive(Clone, Debug)]
+pub struct ConnError {
+    pub message: String,
+    /// The host cannot be reached at all: the engine marks it unreachable.
+    pub unreachable: bool,
+}
+
+impl ConnError {
+    pub fn new(message: impl Into<String>) -> ConnError {
+        ConnError {
+            message: message.into(),
+            unreachable: false,
+        }
+    }
+
+    pub fn unreachable(message: impl Into<String>) -> ConnError {
+        ConnError {
+            message: message.into(),
+            unreachable: true,
+        }
+    }
+
+    pub fn io(what: &str, path: &Path, err: &std::io::Error) -> ConnError {
+        ConnError::new(format!("{what} {}: {err}", path.display()))
+    }
+}
+
+impl std::fmt::Display for ConnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub type ConnResult<T> = Result<T, ConnError>;
+
+/// The operations a module may perform on its host. Paths are the host's paths.
+/// Every method is one logical step; an implementation may batch it into one round trip.
+pub trait Connection: Send {
+    /// Run a command and wait for it.
+    fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput>;
+
+    /// `lstat` (or `stat` when `follow`); `Ok(None)` when the path does not exist.
+    fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>>;
+
+    /// The whole content of a file.
+    fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>>;
+
+    /// Replace `path` atomically: write a temp file in the same directory, set its
+    /// attributes (mode/owner/group given, else those of the file it replaces, else
+    /// 0644 less umask), fsync, rename over `path`. A reader never sees a partial file.
+    fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()>;
+
+    /// Create a directory and its missing parents (`mkdir -p`), new ones with `mode`.
+    fn mkdir_all(&mut self, path: &str, mode: Option<u32>) -> ConnResult<()>;
+
+    /// Remove a file, a symlink, or (with `recursive`) a directory tree.
+    fn remove(&mut self, path: &str, recursive: bool) -> ConnResult<()>;
+
+    /// Create a symlink at `link` pointing to `target` (replacing what is at `link` when `force`).
+    fn symlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()>;
+
+    /// Create a hard link at `link` to `target`.
+    fn hardlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()>;
+
+    /// Set mode and ownership (names or numeric ids); `None` parts are left alone.
+    fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, follow: bool) -> ConnResult<()>;
+
+    /// Set access and modification times (seconds since the epoch).
+    fn set_times(&mut self, path: &str, atime: f64, mtime: f64) -> ConnResult<()>;
+
+    /// The entries of a directory (names only, no `.`/`..`), sorted.
+    fn list_dir(&mut self, path: &str) -> ConnResult<Vec<String>>;
+
+    /// The remote user's home directory, for `~` expansion.
+    fn home_dir(&mut self) -> ConnResult<String>;
+}

@@ -1,0 +1,1 @@
+//! Inventories: hosts, groups and their variables, and host patterns.

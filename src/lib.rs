@@ -1,0 +1,13 @@
+//! srplay: a native, agentless runner for Ansible playbooks.
+//!
+//! Layers, each a folder (see ARCHITECTURE.md): `cli` → `inventory` + `playbook`
+//! (loaded with `yaml`) → `engine` (with `vars`, `template`, `modules`, `connection`)
+//! → `output`. Errors are `diagnostic::Error` values rendered once at the edge.
+
+pub mod connection;
+pub mod diagnostic;
+pub mod inventory;
+pub mod modules;
+pub mod template;
+pub mod value;
+pub mod yaml;

@@ -1,0 +1,152 @@
+//! The modules: one file each, registered in one table ([`registry`]).
+//!
+//! A module declares its argument spec ([`ArgSpec`]), checked at load time (unknown
+//! parameters, missing required ones) and again at run time on the templated
+//! arguments (types, choices, defaults, aliases); then `run` acts on the host through
+//! the [`Connection`] and returns a [`ModuleResult`] shaped as Ansible's return values.
+
+pub mod args;
+
+use crate::connection::Connection;
+use crate::value::{Map, Value};
+
+pub use args::{ArgSpec, Args, Kind, Param};
+
+/// What a module reports. `data` holds the module's own return keys (`rc`, `stdout`,
+/// `dest`, `stat`…); `changed`, `failed`, `msg`, `diff` are added by the engine.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleResult {
+    pub changed: bool,
+    pub failed: bool,
+    pub skipped: bool,
+    pub msg: Option<String>,
+    pub diff: Vec<Diff>,
+    pub data: Map,
+}
+
+impl ModuleResult {
+    pub fn ok() -> ModuleResult {
+        ModuleResult::default()
+    }
+
+    pub fn changed(changed: bool) -> ModuleResult {
+        ModuleResult {
+            changed,
+            ..ModuleResult::default()
+        }
+    }
+
+    pub fn failed(msg: impl Into<String>) -> ModuleResult {
+        ModuleResult {
+            failed: true,
+            msg: Some(msg.into()),
+            ..ModuleResult::default()
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> ModuleResult {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn with_msg(mut self, msg: impl Into<String>) -> ModuleResult {
+        self.msg = Some(msg.into());
+        self
+    }
+}
+
+/// One before/after pair for `--diff`, as Ansible's `diff` return value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Diff {
+    pub before: String,
+    pub after: String,
+    pub before_header: Option<String>,
+    pub after_header: Option<String>,
+}
+
+/// A module error that is not a task failure but a fault in how it was called
+/// (bad argument type, missing required parameter): reported as a failed task with
+/// this message, as Ansible's argument-spec failures are.
+pub type ModuleError = String;
+
+/// Templating services a controller-side module needs (debug `var:`, assert `that:`,
+/// the `template` module). Implemented by the engine over the host's variables.
+pub trait Templating {
+    /// Evaluate a bare Jinja2 expression (`var:` of debug, `that:` of assert).
+    fn eval(&self, expr: &str) -> Result<Value, String>;
+    /// Evaluate a conditional (`that:`, `when:`) to a boolean.
+    fn condition(&self, expr: &str) -> Result<bool, String>;
+    /// Render template text read from `path` (the `template` module's `src`),
+    /// honouring a `#jinja2:` header and the given block options.
+    fn render_file(
+        &self,
+        source: &str,
+        path: &std::path::Path,
+        opts: &TemplateOptions,
+    ) -> Result<String, String>;
+}
+
+/// Options of the `template` module that change how the text renders.
+#[derive(Clone, Debug)]
+pub struct TemplateOptions {
+    pub trim_blocks: bool,
+    pub lstrip_blocks: bool,
+    pub newline_sequence: String,
+    pub variable_start_string: Option<String>,
+    pub variable_end_string: Option<String>,
+    pub block_start_string: Option<String>,
+    pub block_end_string: Option<String>,
+}
+
+impl Default for TemplateOptions {
+    fn default() -> Self {
+        TemplateOptions {
+            trim_blocks: true,
+            lstrip_blocks: false,
+            newline_sequence: "\n".to_string(),
+            variable_start_string: None,
+            variable_end_string: None,
+            block_start_string: None,
+            block_end_string: None,
+        }
+    }
+}
+
+/// Everything a module's `run` may use besides its arguments.
+pub struct ModuleContext<'a> {
+    pub conn: &'a mut dyn Connection,
+    pub check_mode: bool,
+    pub diff_mode: bool,
+    /// Where a relative local `src` is looked for, in order: the role's `files/` or
+    /// `templates/` (as the module needs), the role dir, the playbook dir.
+    pub search_paths: &'a [std::path::PathBuf],
+    pub templating: &'a dyn Templating,
+    /// The host's inventory name, for messages.
+    pub host: &'a str,
+}
+
+/// A module: its name, its argument spec, and what it does.
+pub trait Module: Sync {
+    fn name(&self) -> &'static str;
+    fn spec(&self) -> &'static ArgSpec;
+    fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError>;
+}
+
+/// The module table: every module by its short name. FQCNs (`ansible.builtin.copy`,
+/// `ansible.legacy.copy`) resolve to the short name through [`short_name`].
+pub fn registry() -> &'static [&'static dyn Module] {
+    &[]
+}
+
+/// Find a module by its short or fully qualified name.
+pub fn lookup(name: &str) -> Option<&'static dyn Module> {
+    let short = short_name(name);
+    registry().iter().copied().find(|m| m.name() == short)
+}
+
+/// `ansible.builtin.copy` → `copy`; names of other collections stay as they are.
+pub fn short_name(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
