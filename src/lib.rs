@@ -6,8 +6,13 @@
 
 pub mod connection;
 pub mod diagnostic;
+pub mod engine;
+pub mod facts;
 pub mod inventory;
 pub mod modules;
+pub mod output;
+pub mod playbook;
 pub mod template;
 pub mod value;
+pub mod vars;
 pub mod yaml;

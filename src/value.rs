@@ -122,6 +122,66 @@ fn write_str_repr(s: &str, out: &mut String) {
     out.push(quote);
 }
 
+/// Python's `json.dumps(v, indent=indent, sort_keys=sort_keys, ensure_ascii=False)`:
+/// what Ansible prints for results (and `to_json`/`to_nice_json` produce), with
+/// `", "` and `": "` separators on one line, or `indent` spaces per level.
+pub fn json_dumps(v: &Value, indent: Option<usize>, sort_keys: bool) -> String {
+    let mut out = String::new();
+    write_json(v, indent, sort_keys, 0, &mut out);
+    out
+}
+
+fn write_json(v: &Value, indent: Option<usize>, sort_keys: bool, level: usize, out: &mut String) {
+    let newline = |out: &mut String, level: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(n * level));
+        }
+    };
+    let item_sep = if indent.is_some() { "," } else { ", " };
+    match v {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, level + 1);
+                write_json(item, indent, sort_keys, level + 1, out);
+            }
+            newline(out, level);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if sort_keys {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push('{');
+            for (i, (k, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, level + 1);
+                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                out.push_str(": ");
+                write_json(item, indent, sort_keys, level + 1, out);
+            }
+            newline(out, level);
+            out.push('}');
+        }
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(0.0);
+            if f.fract() == 0.0 && f.abs() < 1e16 {
+                out.push_str(&format!("{f:.1}"));
+            } else {
+                out.push_str(&n.to_string());
+            }
+        }
+        other => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +197,13 @@ mod tests {
         }
         assert_eq!(str_to_bool("maybe"), None);
         assert_eq!(to_bool(&json!(1)), Some(true));
+    }
+
+    #[test]
+    fn json_dumps_matches_python() {
+        let v = json!({"b": [1, 2.0, {}], "a": "é\n"});
+        assert_eq!(json_dumps(&v, None, true), r#"{"a": "é\n", "b": [1, 2.0, {}]}"#);
+        assert_eq!(json_dumps(&v, Some(4), false), "{\n    \"b\": [\n        1,\n        2.0,\n        {}\n    ],\n    \"a\": \"é\\n\"\n}");
     }
 
     #[test]

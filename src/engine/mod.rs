@@ -1,0 +1,140 @@
+//! The engine: runs plays over hosts. Concurrency lives here alone: a task runs on
+//! the play's hosts in parallel on a pool of `--forks` threads, then the results are
+//! applied and reported in inventory order (a per-task barrier: Ansible's `linear`).
+
+mod actions;
+mod frame;
+mod host;
+mod loops;
+mod options;
+mod play;
+mod result;
+mod tags;
+mod task;
+mod templating;
+mod walk;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use indexmap::{IndexMap, IndexSet};
+
+use crate::diagnostic::{Error, Result};
+use crate::inventory::Inventory;
+use crate::output::{Event, Output, Stats};
+use crate::playbook::{Loader, Playbook};
+use crate::template::Templar;
+
+pub use host::HostState;
+pub use options::RunOptions;
+pub use tags::TagFilter;
+
+/// Exit codes of ansible-playbook.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const ERROR: i32 = 1;
+    pub const HOST_FAILED: i32 = 2;
+    pub const HOST_UNREACHABLE: i32 = 4;
+    pub const PARSER_ERROR: i32 = 4;
+    pub const BAD_OPTIONS: i32 = 5;
+    pub const USER_INTERRUPTED: i32 = 99;
+}
+
+/// One run of one or more playbooks.
+pub struct Runner {
+    pub opts: RunOptions,
+    pub(crate) inventory: RwLock<Inventory>,
+    pub(crate) templar: Templar,
+    pub(crate) loader: Loader,
+    out: Mutex<Box<dyn Output>>,
+    pub(crate) pool: rayon::ThreadPool,
+    pub(crate) hosts: Mutex<IndexMap<String, Arc<Mutex<HostState>>>>,
+    stats: Mutex<IndexMap<String, Stats>>,
+    /// Hosts that failed or were unreachable: later plays leave them out.
+    dead: Mutex<IndexSet<String>>,
+    pub(crate) tags: TagFilter,
+    /// `--start-at-task` found (or not asked for).
+    pub(crate) started: AtomicBool,
+    pub(crate) inventory_sources: Vec<PathBuf>,
+}
+
+impl Runner {
+    pub fn new(opts: RunOptions, inventory: Inventory, loader: Loader, out: Box<dyn Output>) -> Result<Runner> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.forks.max(1))
+            .thread_name(|i| format!("srplay-fork-{i}"))
+            .build()
+            .map_err(|e| Error::other(format!("could not start the worker pool: {e}")))?;
+        Ok(Runner {
+            tags: TagFilter::new(&opts.tags, &opts.skip_tags),
+            started: AtomicBool::new(opts.start_at_task.is_none()),
+            opts,
+            inventory: RwLock::new(inventory),
+            templar: Templar::new(),
+            loader,
+            out: Mutex::new(out),
+            pool,
+            hosts: Mutex::new(IndexMap::new()),
+            stats: Mutex::new(IndexMap::new()),
+            dead: Mutex::new(IndexSet::new()),
+            inventory_sources: Vec::new(),
+        })
+    }
+
+    pub(crate) fn emit(&self, event: &Event<'_>) {
+        self.out.lock().unwrap_or_else(|e| e.into_inner()).event(event);
+    }
+
+    pub(crate) fn warn(&self, msg: &str) {
+        self.emit(&Event::Warning(msg));
+    }
+
+    pub(crate) fn stat(&self, host: &str, f: impl FnOnce(&mut Stats)) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        f(stats.entry(host.to_string()).or_default());
+    }
+
+    pub(crate) fn is_dead(&self, host: &str) -> bool {
+        self.dead.lock().unwrap_or_else(|e| e.into_inner()).contains(host)
+    }
+
+    pub(crate) fn mark_dead(&self, host: &str) {
+        self.dead.lock().unwrap_or_else(|e| e.into_inner()).insert(host.to_string());
+    }
+
+    /// Run every play of a playbook. Errors that stop the run (a bad play, a bad
+    /// pattern) are returned; host failures only show in the recap and exit code.
+    pub fn run_playbook(&self, playbook: &Playbook) -> Result<()> {
+        for play in &playbook.plays {
+            play::PlayRun::run(self, play)?;
+        }
+        Ok(())
+    }
+
+    /// Print the recap and decide the exit code as ansible-playbook does.
+    pub fn finish(&self) -> i32 {
+        let stats = self.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.emit(&Event::Recap { stats: &stats });
+        if stats.values().any(|s| s.unreachable > 0) {
+            exit::HOST_UNREACHABLE
+        } else if stats.values().any(|s| s.failed > 0) {
+            exit::HOST_FAILED
+        } else {
+            exit::OK
+        }
+    }
+
+    /// The shared state of a host, created when the host first takes part in a play.
+    pub(crate) fn host(&self, name: &str) -> Arc<Mutex<HostState>> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
+        hosts.entry(name.to_string()).or_insert_with(|| Arc::new(Mutex::new(HostState::new(name)))).clone()
+    }
+
+    pub(crate) fn interrupted(&self) -> bool {
+        INTERRUPTED.load(Ordering::Relaxed)
+    }
+}
+
+/// Set by the Ctrl-C handler: the engine stops starting new tasks.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);

@@ -1,0 +1,426 @@
+//! One play: its hosts and batches (`serial`), its variables, facts, the task
+//! sections with handlers flushed after each, and the play-level failure rules.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use indexmap::{IndexMap, IndexSet};
+
+use super::frame::Frame;
+use super::host::HostState;
+use super::Runner;
+use crate::diagnostic::{Error, Result};
+use crate::output::Event;
+use crate::playbook::{Play, Task, TaskNode};
+use crate::template::{Scope, Templar};
+use crate::value::{self, Map, Value};
+use crate::vars::VarStack;
+
+/// The placeholder `omit` stands for; parameters equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__srplay";
+
+/// A host's standing within the current play.
+#[derive(Clone, Debug, Default)]
+pub struct PlayHost {
+    pub failed: bool,
+    pub unreachable: bool,
+    pub ended: bool,
+    /// Handlers notified and not yet run, by index into the play's handler list.
+    pub notified: IndexSet<usize>,
+    /// `ansible_failed_task` / `ansible_failed_result` while in a rescue.
+    pub failure: Option<(Value, Value)>,
+}
+
+/// A handler with the frame it was defined in.
+pub struct Handler {
+    pub task: Arc<Task>,
+    pub frame: Arc<Frame>,
+    /// The handler's name (templated with play vars) and `role : name`.
+    pub names: Vec<String>,
+    pub listen: Vec<String>,
+}
+
+pub struct PlayRun<'r> {
+    pub r: &'r Runner,
+    pub play: &'r Play,
+    pub root: Arc<Frame>,
+    pub play_vars: Arc<Map>,
+    pub vars_files: Arc<Map>,
+    pub role_defaults: Arc<Map>,
+    pub role_vars: Arc<Map>,
+    pub extra_vars: Arc<Map>,
+    /// Play-level magic variables (`groups`, `ansible_play_hosts`…).
+    pub magic: RwLock<Arc<Map>>,
+    pub hosts_all: Vec<String>,
+    pub batch: RwLock<Vec<String>>,
+    pub state: Mutex<IndexMap<String, PlayHost>>,
+    pub handlers: RwLock<Vec<Handler>>,
+    pub end_play: AtomicBool,
+    pub search_dir: PathBuf,
+}
+
+impl<'r> PlayRun<'r> {
+    pub fn run(r: &'r Runner, play: &'r Play) -> Result<()> {
+        let extra_vars = Arc::new(r.opts.extra_vars.clone());
+        let play_vars = Arc::new(play.keywords.vars.clone());
+        // The hosts pattern may use extra vars and play vars.
+        let pattern = {
+            let mut stack = VarStack::new();
+            stack.push(play_vars.clone());
+            stack.push(extra_vars.clone());
+            let scope = Scope { vars: &stack, search_paths: &[] };
+            let v = r.templar.render_value(&play.hosts, &scope).map_err(|e| Error::template(e.message).at(play.span.clone()))?;
+            match v {
+                Value::Array(items) => items.iter().map(value::to_display_string).collect::<Vec<_>>().join(","),
+                v => value::to_display_string(&v),
+            }
+        };
+        let mut hosts = r.inventory.read().unwrap_or_else(|e| e.into_inner()).select(&pattern).map_err(|e| e.or_at(Some(&play.span)))?;
+        if let Some(limit) = &r.opts.limit {
+            let allowed: IndexSet<String> = r.inventory.read().unwrap_or_else(|e| e.into_inner()).select(limit)?.into_iter().collect();
+            hosts.retain(|h| allowed.contains(h));
+        }
+        hosts.retain(|h| !r.is_dead(h));
+        if let Some(order) = &play.order {
+            match value::to_display_string(order).as_str() {
+                "reverse_inventory" => hosts.reverse(),
+                "sorted" => hosts.sort(),
+                "reverse_sorted" => {
+                    hosts.sort();
+                    hosts.reverse();
+                }
+                "shuffle" => {
+                    // Deterministic enough for a run and free of a PRNG dependency: rotate by time.
+                    let n = hosts.len().max(1);
+                    let k = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as usize).unwrap_or(0) % n;
+                    hosts.rotate_left(k);
+                }
+                _ => {}
+            }
+        }
+        let title = play.display_name();
+        r.emit(&Event::PlayStart { name: &title });
+        if hosts.is_empty() {
+            r.emit(&Event::NoHostsMatched);
+            return Ok(());
+        }
+        let mut role_defaults = Map::new();
+        let mut role_vars = Map::new();
+        for role in &play.public_roles {
+            role_defaults.extend(role.defaults_chain.clone());
+            role_vars.extend(role.vars_chain.clone());
+        }
+        let run = PlayRun {
+            r,
+            play,
+            root: Frame::root(play.keywords.clone()),
+            play_vars,
+            vars_files: Arc::new(Map::new()),
+            role_defaults: Arc::new(role_defaults),
+            role_vars: Arc::new(role_vars),
+            extra_vars,
+            magic: RwLock::new(Arc::new(Map::new())),
+            hosts_all: hosts.clone(),
+            batch: RwLock::new(Vec::new()),
+            state: Mutex::new(hosts.iter().map(|h| (h.clone(), PlayHost::default())).collect()),
+            handlers: RwLock::new(Vec::new()),
+            end_play: AtomicBool::new(false),
+            search_dir: play.dir.clone(),
+        };
+        run.prepare_hosts(&hosts)?;
+        let run = run.with_vars_files()?;
+        run.collect_handlers(&play.handlers, &run.root.clone());
+        for batch in run.batches(&hosts)? {
+            *run.batch.write().unwrap_or_else(|e| e.into_inner()) = batch.clone();
+            run.refresh_magic();
+            run.gather_facts(&batch);
+            for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+                if section.is_empty() && !std::ptr::eq(section, &play.roles) {
+                    continue;
+                }
+                if std::ptr::eq(section, &play.roles) {
+                    // Roles and tasks form one section: handlers flush after both.
+                    run.run_list(&play.roles, &run.root, &batch);
+                    run.run_list(&play.tasks, &run.root, &batch);
+                } else if std::ptr::eq(section, &play.tasks) {
+                    continue;
+                } else {
+                    run.run_list(section, &run.root, &batch);
+                }
+                run.flush_handlers(&batch);
+                if run.end_play.load(Ordering::Relaxed) || r.interrupted() {
+                    break;
+                }
+            }
+            let failed_all = {
+                let state = run.state.lock().unwrap_or_else(|e| e.into_inner());
+                batch.iter().all(|h| state.get(h).is_some_and(|s| s.failed || s.unreachable))
+            };
+            if run.end_play.load(Ordering::Relaxed) || failed_all || r.interrupted() {
+                break;
+            }
+        }
+        let state = run.state.lock().unwrap_or_else(|e| e.into_inner());
+        for (h, s) in state.iter() {
+            if s.failed || s.unreachable {
+                r.mark_dead(h);
+            }
+        }
+        Ok(())
+    }
+
+    /// Inventory variables for the hosts, as seen from this playbook's directory.
+    fn prepare_hosts(&self, hosts: &[String]) -> Result<()> {
+        let inv = self.r.inventory.read().unwrap_or_else(|e| e.into_inner());
+        for h in hosts {
+            let vars = inv.host_vars(h, Some(&self.play.dir))?;
+            let state = self.r.host(h);
+            state.lock().unwrap_or_else(|e| e.into_inner()).inventory_vars = Arc::new(vars);
+        }
+        Ok(())
+    }
+
+    /// Load `vars_files` (with play vars and extra vars available to their names).
+    fn with_vars_files(mut self) -> Result<Self> {
+        let mut loaded = Map::new();
+        for entry in &self.play.vars_files {
+            let mut stack = VarStack::new();
+            stack.push(self.play_vars.clone());
+            stack.push(self.extra_vars.clone());
+            let scope = Scope { vars: &stack, search_paths: &[] };
+            // A list entry means "the first of these that exists".
+            let candidates = match entry {
+                Value::Array(items) => items.clone(),
+                v => vec![v.clone()],
+            };
+            let mut found = false;
+            for c in &candidates {
+                let name = self.r.templar.render_value(c, &scope).map_err(|e| Error::template(e.message).at(self.play.span.clone()))?;
+                let path = self.play.dir.join(value::to_display_string(&name));
+                if path.is_file() {
+                    match crate::yaml::load_value_file(&path)? {
+                        Value::Object(m) => loaded.extend(m),
+                        Value::Null => {}
+                        _ => return Err(Error::parse(format!("vars file {} must be a mapping of variables", path.display()))),
+                    }
+                    found = true;
+                    break;
+                }
+            }
+            if !found {
+                let names: Vec<String> = candidates.iter().map(value::to_display_string).collect();
+                return Err(Error::parse(format!("vars file {} was not found", names.join(", "))).at(self.play.span.clone()).with_hint(format!("paths are relative to {}", self.play.dir.display())));
+            }
+        }
+        self.vars_files = Arc::new(loaded);
+        Ok(self)
+    }
+
+    /// Play-level magic variables; refreshed when the batch or inventory changes.
+    pub fn refresh_magic(&self) {
+        let inv = self.r.inventory.read().unwrap_or_else(|e| e.into_inner());
+        let mut m = Map::new();
+        let groups: Map = inv.groups_map().into_iter().map(|(g, hs)| (g, Value::Array(hs.into_iter().map(Value::String).collect()))).collect();
+        m.insert("groups".into(), Value::Object(groups));
+        let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+        let batch = self.batch.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let live: Vec<String> = self.hosts_all.iter().filter(|h| state.get(*h).is_none_or(|s| !s.failed && !s.unreachable)).cloned().collect();
+        let live_batch: Vec<String> = batch.iter().filter(|h| state.get(*h).is_none_or(|s| !s.failed && !s.unreachable)).cloned().collect();
+        drop(state);
+        m.insert("ansible_play_hosts_all".into(), strings(&self.hosts_all));
+        m.insert("ansible_play_hosts".into(), strings(&live));
+        m.insert("play_hosts".into(), strings(&live_batch));
+        m.insert("ansible_play_batch".into(), strings(&live_batch));
+        m.insert("ansible_play_name".into(), Value::String(self.play.display_name()));
+        m.insert("playbook_dir".into(), Value::String(self.play.dir.display().to_string()));
+        m.insert("ansible_check_mode".into(), Value::Bool(self.r.opts.check));
+        m.insert("ansible_diff_mode".into(), Value::Bool(self.r.opts.diff));
+        m.insert("ansible_verbosity".into(), Value::from(self.r.opts.verbosity));
+        m.insert("ansible_forks".into(), Value::from(self.r.opts.forks));
+        m.insert("omit".into(), Value::String(OMIT.into()));
+        m.insert("ansible_run_tags".into(), strings(if self.r.tags.only.is_empty() { &[] } else { &self.r.tags.only }).clone());
+        if self.r.tags.only.is_empty() {
+            m.insert("ansible_run_tags".into(), Value::Array(vec![Value::String("all".into())]));
+        }
+        m.insert("ansible_skip_tags".into(), strings(&self.r.tags.skip));
+        let mut version = Map::new();
+        version.insert("full".into(), Value::String("2.19.0".into()));
+        version.insert("major".into(), Value::from(2));
+        version.insert("minor".into(), Value::from(19));
+        version.insert("revision".into(), Value::from(0));
+        version.insert("string".into(), Value::String("2.19.0".into()));
+        m.insert("ansible_version".into(), Value::Object(version));
+        m.insert("srplay_version".into(), Value::String(env!("CARGO_PKG_VERSION").into()));
+        *self.magic.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(m);
+    }
+
+    /// Hosts in batches of `serial` (a number, a percentage, or a list of them).
+    fn batches(&self, hosts: &[String]) -> Result<Vec<Vec<String>>> {
+        let Some(serial) = &self.play.serial else { return Ok(vec![hosts.to_vec()]) };
+        let sizes: Vec<Value> = match serial {
+            Value::Array(items) => items.clone(),
+            v => vec![v.clone()],
+        };
+        let total = hosts.len();
+        let size_of = |v: &Value| -> Result<usize> {
+            let s = value::to_display_string(v);
+            let n = if let Some(p) = s.trim().strip_suffix('%') {
+                let pct: f64 = p.trim().parse().map_err(|_| Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone()))?;
+                ((total as f64) * pct / 100.0) as usize
+            } else {
+                s.trim().parse::<usize>().map_err(|_| Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone()))?
+            };
+            Ok(if n == 0 { total } else { n.max(1) })
+        };
+        let mut out = Vec::new();
+        let mut i = 0;
+        let mut k = 0;
+        while i < total {
+            let n = size_of(&sizes[k.min(sizes.len() - 1)])?;
+            out.push(hosts[i..(i + n).min(total)].to_vec());
+            i += n;
+            k += 1;
+        }
+        Ok(out)
+    }
+
+    fn collect_handlers(&self, nodes: &[TaskNode], frame: &Arc<Frame>) {
+        for node in nodes {
+            match node {
+                TaskNode::Task(t) => {
+                    let mut names = Vec::new();
+                    if let Some(n) = &t.name {
+                        let stack = self.base_stack();
+                        let scope = Scope { vars: &stack, search_paths: &[] };
+                        let rendered = if Templar::is_template(n) {
+                            self.r.templar.render_str(n, &scope).map(|v| value::to_display_string(&v)).unwrap_or_else(|_| n.clone())
+                        } else {
+                            n.clone()
+                        };
+                        if let Some(role) = frame.role() {
+                            names.push(format!("{} : {}", role.name, rendered));
+                        }
+                        names.push(rendered);
+                    }
+                    let listen = t.listen.clone();
+                    self.handlers.write().unwrap_or_else(|e| e.into_inner()).push(Handler { task: t.clone(), frame: frame.clone(), names, listen });
+                }
+                TaskNode::Block(b) => {
+                    let child = Frame::child(frame, b.keywords.clone(), b.role.clone(), false);
+                    self.collect_handlers(&b.block, &child);
+                    self.collect_handlers(&b.rescue, &child);
+                    self.collect_handlers(&b.always, &child);
+                }
+            }
+        }
+    }
+
+    /// Add handlers brought in by `include_role` at run time.
+    pub fn add_handlers(&self, nodes: &[TaskNode], frame: &Arc<Frame>) {
+        self.collect_handlers(nodes, frame);
+    }
+
+    /// Variables visible without a host (play vars, extra vars): for names and patterns.
+    pub fn base_stack(&self) -> VarStack {
+        let mut s = VarStack::new();
+        s.push(self.role_defaults.clone());
+        s.push(self.play_vars.clone());
+        s.push(self.vars_files.clone());
+        s.push(self.role_vars.clone());
+        s.push(self.extra_vars.clone());
+        s.push(self.magic.read().unwrap_or_else(|e| e.into_inner()).clone());
+        s
+    }
+
+    /// Mark `host` as notified for every handler answering to `name`.
+    pub fn notify(&self, host: &str, name: &str) -> bool {
+        let handlers = self.handlers.read().unwrap_or_else(|e| e.into_inner());
+        let hits: Vec<usize> = handlers.iter().enumerate().filter(|(_, h)| h.names.iter().any(|n| n == name) || h.listen.iter().any(|l| l == name)).map(|(i, _)| i).collect();
+        if hits.is_empty() {
+            return false;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = state.get_mut(host) {
+            s.notified.extend(hits);
+        }
+        true
+    }
+
+    /// Run notified handlers, in the order they are defined, until none is pending.
+    pub fn flush_handlers(&self, batch: &[String]) {
+        let force = self.r.opts.force_handlers || self.play.force_handlers.as_ref().and_then(value::to_bool).unwrap_or(false);
+        loop {
+            let pending: Option<(usize, Vec<String>)> = {
+                let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let count = self.handlers.read().unwrap_or_else(|e| e.into_inner()).len();
+                (0..count).find_map(|i| {
+                    let hosts: Vec<String> = batch
+                        .iter()
+                        .filter(|h| state.get(*h).is_some_and(|s| s.notified.contains(&i) && !s.unreachable && (force || !s.failed) && !s.ended))
+                        .cloned()
+                        .collect();
+                    (!hosts.is_empty()).then_some((i, hosts))
+                })
+            };
+            let Some((index, hosts)) = pending else { break };
+            {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                for h in &hosts {
+                    if let Some(s) = state.get_mut(h) {
+                        s.notified.shift_remove(&index);
+                    }
+                }
+            }
+            let (task, frame) = {
+                let handlers = self.handlers.read().unwrap_or_else(|e| e.into_inner());
+                (handlers[index].task.clone(), handlers[index].frame.clone())
+            };
+            self.run_task(&task, &frame, &hosts, true);
+        }
+        // Hosts that failed keep their notifications dropped, as Ansible does.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for h in batch {
+            if let Some(s) = state.get_mut(h) {
+                if s.failed || s.unreachable {
+                    s.notified.clear();
+                }
+            }
+        }
+    }
+
+    /// Facts for the batch, when the play gathers them (Ansible's default).
+    fn gather_facts(&self, batch: &[String]) {
+        let gather = self.play.gather_facts.as_ref().map(|v| value::to_bool(v).unwrap_or(true)).unwrap_or(true);
+        if !gather || !self.r.tags.runs(&["always".to_string()]) {
+            return;
+        }
+        let hosts = self.active(batch);
+        if hosts.is_empty() {
+            return;
+        }
+        let task = Arc::new(crate::playbook::parse_task_node(&gather_node(&self.play.span), &self.play.file).expect("the setup task is well formed"));
+        self.run_task(&task, &self.root, &hosts, false);
+    }
+
+    /// Hosts of `hosts` still taking part.
+    pub fn active(&self, hosts: &[String]) -> Vec<String> {
+        if self.end_play.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        hosts.iter().filter(|h| state.get(*h).is_some_and(|s| !s.failed && !s.unreachable && !s.ended)).cloned().collect()
+    }
+
+    pub fn host_state(&self, host: &str) -> Arc<Mutex<HostState>> {
+        self.r.host(host)
+    }
+}
+
+/// The implicit "Gathering Facts" task.
+fn gather_node(span: &crate::diagnostic::Span) -> crate::yaml::Node {
+    use crate::yaml::{Node, NodeKind};
+    let s = |v: &str| Node { kind: NodeKind::Scalar(Value::String(v.into())), span: span.clone(), tag: None };
+    Node { kind: NodeKind::Map(vec![(s("name"), s("Gathering Facts")), (s("setup"), Node { kind: NodeKind::Scalar(Value::Null), span: span.clone(), tag: None })]), span: span.clone(), tag: None }
+}

@@ -1,0 +1,106 @@
+//! What running a task on one host produced, before it is reported and applied:
+//! the results to show, the counts, and the effects on the run (register, facts,
+//! includes, meta actions, inventory changes).
+
+use std::path::PathBuf;
+
+use crate::connection::Connection;
+use crate::diagnostic::Span;
+use crate::modules::{Diff, ModuleResult};
+use crate::output::{HostResult, Status};
+use crate::playbook::RoleFiles;
+use crate::value::{Map, Value};
+
+/// A change to the run that the engine applies after the task.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    IncludeTasks { path: PathBuf, params: Map },
+    IncludeRole { name: String, params: Map, files: RoleFiles, span: Span, public: bool },
+    Meta(String),
+    AddHost { name: String, groups: Vec<String>, vars: Map },
+    GroupBy { group: String, parents: Vec<String> },
+}
+
+/// The outcome of one task on one host.
+pub struct HostOutcome {
+    pub host: String,
+    /// Per-item results (for loops) and the task's own result, in the order shown.
+    pub events: Vec<HostResult>,
+    pub status: Status,
+    /// Failed and not ignored.
+    pub failed: bool,
+    pub ignored: bool,
+    pub changed: bool,
+    /// The result as `register` stores it.
+    pub result: Value,
+    /// `set_fact` values (non-persistent facts).
+    pub set_facts: Option<Map>,
+    pub include_vars: Option<Map>,
+    pub gathered_facts: Option<Map>,
+    pub effects: Vec<Effect>,
+    /// The connection, handed back to the host's state.
+    pub conn: Option<Box<dyn Connection>>,
+}
+
+/// A module's result as Ansible's result dict: its data, `changed`, `failed`, `msg`,
+/// `skipped` and `diff`.
+pub fn module_result_map(r: &ModuleResult) -> Map {
+    let mut m = r.data.clone();
+    m.insert("changed".into(), Value::Bool(r.changed));
+    if let Some(msg) = &r.msg {
+        m.insert("msg".into(), Value::String(msg.clone()));
+    }
+    if r.skipped {
+        m.insert("skipped".into(), Value::Bool(true));
+    }
+    m.insert("failed".into(), Value::Bool(r.failed));
+    if !r.diff.is_empty() {
+        m.insert("diff".into(), Value::Array(r.diff.iter().map(diff_value).collect()));
+    }
+    m
+}
+
+fn diff_value(d: &Diff) -> Value {
+    let mut m = Map::new();
+    m.insert("before".into(), Value::String(d.before.clone()));
+    m.insert("after".into(), Value::String(d.after.clone()));
+    if let Some(h) = &d.before_header {
+        m.insert("before_header".into(), Value::String(h.clone()));
+    }
+    if let Some(h) = &d.after_header {
+        m.insert("after_header".into(), Value::String(h.clone()));
+    }
+    Value::Object(m)
+}
+
+/// What Ansible shows of a result: internal keys dropped, `no_log` censored.
+pub fn display_map(result: &Map, no_log: bool, action: &str, status: Status) -> Map {
+    if no_log {
+        let mut m = Map::new();
+        m.insert("censored".into(), Value::String("the output has been hidden due to the fact that 'no_log: true' was specified for this result".into()));
+        if let Some(c) = result.get("changed") {
+            if status != Status::Skipped {
+                m.insert("changed".into(), c.clone());
+            }
+        }
+        return m;
+    }
+    let mut m: Map = result.iter().filter(|(k, _)| !k.starts_with("_ansible") && *k != "invocation" && *k != "diff").map(|(k, v)| (k.clone(), v.clone())).collect();
+    if m.get("failed") == Some(&Value::Bool(false)) {
+        m.remove("failed");
+    }
+    if action == "debug" {
+        m.remove("changed");
+    }
+    if status == Status::Skipped {
+        m.remove("changed");
+        m.remove("skipped");
+        m.remove("skip_reason");
+    }
+    m
+}
+
+/// The `(item=...)` label: the item as Python prints it, or `loop_control.label`.
+pub fn item_label(item: &Value) -> String {
+    crate::value::to_display_string(item)
+}

@@ -1,0 +1,245 @@
+//! Walking the task tree for a set of hosts: blocks with rescue and always, tasks
+//! run across hosts with a barrier after each, and dynamic includes expanded per
+//! host and run for the hosts that included the same file.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::frame::Frame;
+use super::play::PlayRun;
+use super::result::{Effect, HostOutcome};
+use crate::output::{Event, Status};
+use crate::playbook::{Block, Task, TaskNode};
+use crate::template::Scope;
+use crate::value::{self, Value};
+
+impl PlayRun<'_> {
+    pub fn run_list(&self, nodes: &[TaskNode], frame: &Arc<Frame>, hosts: &[String]) {
+        for node in nodes {
+            if self.active(hosts).is_empty() || self.r.interrupted() {
+                return;
+            }
+            match node {
+                TaskNode::Task(t) => self.run_task(t, frame, hosts, false),
+                TaskNode::Block(b) => self.run_block(b, frame, hosts),
+            }
+        }
+    }
+
+    fn run_block(&self, b: &Arc<Block>, frame: &Arc<Frame>, hosts: &[String]) {
+        let entered = self.active(hosts);
+        if entered.is_empty() {
+            return;
+        }
+        let body = Frame::child(frame, b.keywords.clone(), b.role.clone(), !b.rescue.is_empty());
+        self.run_list(&b.block, &body, &entered);
+        let failed: Vec<String> = {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            entered.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed && !s.unreachable)).cloned().collect()
+        };
+        let plain = Frame::child(frame, b.keywords.clone(), b.role.clone(), false);
+        if !b.rescue.is_empty() && !failed.is_empty() {
+            {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                for h in &failed {
+                    if let Some(s) = state.get_mut(h) {
+                        s.failed = false;
+                    }
+                }
+            }
+            self.refresh_magic();
+            self.run_list(&b.rescue, &plain, &failed);
+        }
+        if !b.always.is_empty() && !self.end_play.load(Ordering::Relaxed) {
+            // `always` runs for every host that entered, failed ones included.
+            let (always_hosts, was_failed): (Vec<String>, Vec<String>) = {
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let hosts: Vec<String> = entered.iter().filter(|h| state.get(*h).is_some_and(|s| !s.unreachable && !s.ended)).cloned().collect();
+                let failed: Vec<String> = hosts.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed)).cloned().collect();
+                for h in &failed {
+                    if let Some(s) = state.get_mut(h) {
+                        s.failed = false;
+                    }
+                }
+                (hosts, failed)
+            };
+            self.run_list(&b.always, &plain, &always_hosts);
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for h in &was_failed {
+                if let Some(s) = state.get_mut(h) {
+                    s.failed = true;
+                }
+            }
+        }
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for h in &entered {
+                if let Some(s) = state.get_mut(h) {
+                    s.failure = None;
+                }
+            }
+        }
+        self.refresh_magic();
+    }
+
+    /// Run one task on `hosts` (those still active): in parallel, then report and
+    /// apply the results in host order.
+    pub fn run_task(&self, task: &Arc<Task>, frame: &Arc<Frame>, hosts: &[String], handler: bool) {
+        if !handler {
+            let mut tags = frame.tags();
+            tags.extend(task.keywords.tags.iter().cloned());
+            if !self.r.tags.runs(&tags) {
+                return;
+            }
+            if !self.r.started.load(Ordering::Relaxed) {
+                let start = self.r.opts.start_at_task.as_deref().unwrap_or_default();
+                let plain = task.name.clone().unwrap_or_default();
+                let full = task.display_name(frame.role().map(|r| r.as_ref()));
+                if plain == start || full == start || glob_match(start, &full) {
+                    self.r.started.store(true, Ordering::Relaxed);
+                } else {
+                    return;
+                }
+            }
+        }
+        let active = self.active(hosts);
+        if active.is_empty() {
+            return;
+        }
+        let title = self.task_title(task, frame, &active[0]);
+        let is_meta = task.action == "meta";
+        if !is_meta {
+            self.r.emit(&Event::TaskStart { name: &title, handler });
+        }
+        let run_once = frame.keyword(&task.keywords, |k| &k.run_once).and_then(value::to_bool).unwrap_or(false) && !is_meta;
+        let targets: Vec<String> = if run_once { vec![active[0].clone()] } else { active.clone() };
+        let prepared: Vec<_> = targets.iter().map(|h| self.prepare(task, frame, h)).collect();
+        let outcomes: Vec<HostOutcome> = self.r.pool.install(|| prepared.into_par_iter().map(|p| self.execute(task, frame, p)).collect());
+        let mut includes = Vec::new();
+        for outcome in outcomes {
+            if run_once {
+                for other in active.iter().skip(1) {
+                    self.apply_shared(task, other, &outcome);
+                }
+            }
+            self.apply(task, frame, outcome, &mut includes, handler);
+        }
+        self.after_task(task, frame, &active);
+        if !includes.is_empty() {
+            self.run_includes(includes, frame);
+        }
+    }
+
+    /// The banner name, templated with the first host's variables when it can be.
+    fn task_title(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> String {
+        let name = task.display_name(frame.role().map(|r| r.as_ref()));
+        if !crate::template::Templar::is_template(&name) {
+            return name;
+        }
+        let stack = self.stack_for(task, frame, host);
+        let scope = Scope { vars: &stack, search_paths: &[] };
+        match self.r.templar.render_str(&name, &scope) {
+            Ok(v) => value::to_display_string(&v),
+            Err(_) => name,
+        }
+    }
+
+    /// Failure rules that look at the whole play after a task.
+    fn after_task(&self, task: &Task, frame: &Arc<Frame>, active: &[String]) {
+        let failed_now: Vec<String> = {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            active.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed)).cloned().collect()
+        };
+        if failed_now.is_empty() {
+            return;
+        }
+        self.refresh_magic();
+        let fatal = frame.keyword(&task.keywords, |k| &k.any_errors_fatal).and_then(value::to_bool).unwrap_or(false);
+        if fatal && !frame.rescuable {
+            self.end_play.store(true, Ordering::Relaxed);
+            return;
+        }
+        if let Some(pct) = self.play.max_fail_percentage.as_ref().and_then(|v| value::to_display_string(v).trim_end_matches('%').parse::<f64>().ok()) {
+            let batch = self.batch.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let failed = batch.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed || s.unreachable)).count();
+            if !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > pct {
+                self.end_play.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Run the tasks that dynamic includes brought in, grouping hosts that included
+    /// the same file with the same parameters.
+    fn run_includes(&self, includes: Vec<(String, Effect)>, frame: &Arc<Frame>) {
+        let mut groups: Vec<(Effect, Vec<String>)> = Vec::new();
+        for (host, effect) in includes {
+            match groups.iter_mut().find(|(e, _)| *e == effect) {
+                Some((_, hosts)) => hosts.push(host),
+                None => groups.push((effect, vec![host])),
+            }
+        }
+        for (effect, hosts) in groups {
+            match effect {
+                Effect::IncludeTasks { path, params, .. } => {
+                    let file = path.display().to_string();
+                    self.r.emit(&Event::Included { file: &file, hosts: &hosts });
+                    let ctx = crate::playbook::TaskFileCtx { play_dir: self.play.dir.clone(), role: frame.role().cloned() };
+                    match self.r.loader.load_task_file(&path, &ctx) {
+                        Ok(nodes) => {
+                            let child = Frame::include(frame, params);
+                            self.run_list(&nodes, &child, &hosts);
+                        }
+                        Err(e) => self.fail_hosts(&hosts, &e.to_string()),
+                    }
+                }
+                Effect::IncludeRole { name, params, files, span, public } => {
+                    let ctx = crate::playbook::TaskFileCtx { play_dir: self.play.dir.clone(), role: frame.role().cloned() };
+                    match self.r.loader.load_role_dynamic(&name, &span, params.clone(), &ctx, &files, public) {
+                        Ok((block, handlers, _)) => {
+                            let child = Frame::include(frame, Default::default());
+                            self.add_handlers(&handlers, &child);
+                            if let Some(node) = block {
+                                self.run_list(&[node], &child, &hosts);
+                            }
+                        }
+                        Err(e) => self.fail_hosts(&hosts, &e.to_string()),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Fail hosts for a reason found by the engine (an include that cannot load).
+    fn fail_hosts(&self, hosts: &[String], msg: &str) {
+        for h in hosts {
+            let mut result = crate::value::Map::new();
+            result.insert("msg".into(), Value::String(msg.to_string()));
+            let r = crate::output::HostResult {
+                host: h.clone(),
+                delegated_to: None,
+                status: Status::Failed,
+                ignored: false,
+                item_label: None,
+                is_loop_summary: false,
+                result,
+                verbose_always: false,
+                diff: Vec::new(),
+                span: None,
+            };
+            self.r.emit(&Event::Result(&r));
+            self.r.stat(h, |s| s.failed += 1);
+            if let Some(s) = self.state.lock().unwrap_or_else(|e| e.into_inner()).get_mut(h) {
+                s.failed = true;
+            }
+        }
+    }
+}
+
+/// `fnmatch` for `--start-at-task` patterns.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    glob::Pattern::new(pattern).is_ok_and(|p| p.matches(name))
+}

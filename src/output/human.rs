@@ -1,0 +1,201 @@
+//! Ansible's default stdout callback, line for line: banners padded with `*` to 80
+//! columns, `ok: [host]`, `changed: [host] => (item=x)`, `fatal: [host]: FAILED! => {...}`,
+//! `...ignoring`, and the recap. Colours only on a terminal, never with `NO_COLOR`.
+
+use std::io::Write;
+
+use console::Style;
+
+use super::{Event, HostResult, Output, Status};
+use crate::value::{json_dumps, Map, Value};
+
+/// Renders events for a person: to stdout, warnings to stderr.
+pub struct HumanOutput {
+    verbosity: u8,
+    show_diff: bool,
+    colors: bool,
+    out: Box<dyn Write + Send>,
+}
+
+impl HumanOutput {
+    pub fn new(verbosity: u8, show_diff: bool) -> HumanOutput {
+        HumanOutput { verbosity, show_diff, colors: console::colors_enabled(), out: Box::new(std::io::stdout()) }
+    }
+
+    /// Render into any writer (tests).
+    pub fn to_writer(verbosity: u8, show_diff: bool, out: Box<dyn Write + Send>) -> HumanOutput {
+        HumanOutput { verbosity, show_diff, colors: false, out }
+    }
+
+    fn style(&self, s: &str, style: Style) -> String {
+        if self.colors { style.apply_to(s).to_string() } else { s.to_string() }
+    }
+
+    fn line(&mut self, s: &str) {
+        let _ = writeln!(self.out, "{s}");
+    }
+
+    fn banner(&mut self, title: &str) {
+        let stars = 80usize.saturating_sub(title.chars().count() + 1).max(3);
+        self.line("");
+        let text = format!("{title} {}", "*".repeat(stars));
+        self.line(&text);
+    }
+
+    fn result(&mut self, r: &HostResult) {
+        if self.show_diff {
+            for d in &r.diff {
+                let text = render_diff(d);
+                if !text.is_empty() {
+                    let _ = write!(self.out, "{text}");
+                }
+            }
+        }
+        let host = match &r.delegated_to {
+            Some(d) if d != &r.host => format!("[{} -> {d}]", r.host),
+            _ => format!("[{}]", r.host),
+        };
+        let item = r.item_label.as_ref().map(|l| format!(" => (item={l})")).unwrap_or_default();
+        let dump = |indent: bool| json_dumps(&Value::Object(r.result.clone()), indent.then_some(4), true);
+        let verbose_indent = r.verbose_always || self.verbosity > 2;
+        match r.status {
+            Status::Failed => {
+                let (label, item) = match &r.item_label {
+                    Some(l) => ("failed", format!(" (item={l})")),
+                    None => ("fatal", String::new()),
+                };
+                let sep = if r.item_label.is_some() { "" } else { ": FAILED!" };
+                let text = format!("{label}: {host}{item}{sep} => {}", dump(self.verbosity > 2));
+                let text = self.style(&text, Style::new().red());
+                self.line(&text);
+                if r.ignored {
+                    let text = self.style("...ignoring", Style::new().cyan());
+                    self.line(&text);
+                }
+            }
+            Status::Unreachable => {
+                let text = format!("fatal: {host}: UNREACHABLE! => {}", dump(self.verbosity > 2));
+                let text = self.style(&text, Style::new().red());
+                self.line(&text);
+            }
+            Status::Skipped => {
+                let text = match (&r.item_label, self.verbosity) {
+                    (Some(_), 0) => format!("skipping: {host}{item} "),
+                    (None, 0) => format!("skipping: {host}"),
+                    _ => format!("skipping: {host}{item} => {}", dump(verbose_indent)),
+                };
+                let text = self.style(&text, Style::new().cyan());
+                self.line(&text);
+            }
+            Status::Ok | Status::Changed => {
+                let label = if r.status == Status::Changed { "changed" } else { "ok" };
+                let show = r.verbose_always || self.verbosity > 0;
+                let text = if show {
+                    format!("{label}: {host}{item} => {}", dump(verbose_indent))
+                } else {
+                    format!("{label}: {host}{item}")
+                };
+                let style = if r.status == Status::Changed { Style::new().yellow() } else { Style::new().green() };
+                let text = self.style(&text, style);
+                self.line(&text);
+            }
+        }
+    }
+}
+
+/// A unified diff as Ansible prints it for `--diff`.
+pub fn render_diff(d: &crate::modules::Diff) -> String {
+    if d.before == d.after {
+        return String::new();
+    }
+    let before_header = d.before_header.clone().unwrap_or_else(|| "before".into());
+    let after_header = d.after_header.clone().unwrap_or_else(|| "after".into());
+    let diff = similar::TextDiff::from_lines(&d.before, &d.after);
+    let mut out = format!("--- before: {before_header}\n+++ after: {after_header}\n");
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        out.push_str(&hunk.to_string());
+    }
+    out.push('\n');
+    out
+}
+
+impl Output for HumanOutput {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
+            Event::NoHostsMatched => self.line("skipping: no hosts matched"),
+            Event::TaskStart { name, handler } => {
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.banner(&format!("{kind} [{name}]"));
+            }
+            Event::Included { file, hosts } => {
+                let text = format!("included: {file} for {}", hosts.join(", "));
+                self.line(&text);
+            }
+            Event::Result(r) => self.result(r),
+            Event::Retry { host, task, retries_left } => {
+                let text = format!("FAILED - RETRYING: [{host}]: {task} ({retries_left} retries left).");
+                self.line(&text);
+            }
+            Event::Warning(msg) => {
+                let text = format!("[WARNING]: {msg}");
+                let _ = writeln!(std::io::stderr(), "{}", if self.colors { Style::new().magenta().apply_to(&text).to_string() } else { text });
+            }
+            Event::Recap { stats } => {
+                self.banner("PLAY RECAP");
+                for (host, s) in stats.iter() {
+                    let field = |name: &str, n: u32| format!("{name}={n:<4}");
+                    let text = format!(
+                        "{host:<26} : {} {} {} {} {} {} {}",
+                        field("ok", s.ok),
+                        field("changed", s.changed),
+                        field("unreachable", s.unreachable),
+                        field("failed", s.failed),
+                        field("skipped", s.skipped),
+                        field("rescued", s.rescued),
+                        field("ignored", s.ignored),
+                    );
+                    self.line(&text);
+                }
+                self.line("");
+            }
+        }
+        let _ = self.out.flush();
+    }
+}
+
+/// Keys Ansible never shows in a result line.
+pub fn clean_result(result: &mut Map) {
+    result.retain(|k, _| !k.starts_with("_ansible") && k != "invocation" && k != "diff");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn banners_are_80_columns_and_recap_is_aligned() {
+        let buf = Buf::default();
+        let mut out = HumanOutput::to_writer(0, false, Box::new(buf.clone()));
+        out.event(&Event::TaskStart { name: "debug", handler: false });
+        let mut stats = indexmap::IndexMap::new();
+        stats.insert("h1".to_string(), super::super::Stats { ok: 9, changed: 2, ..Default::default() });
+        out.event(&Event::Recap { stats: &stats });
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains(&format!("TASK [debug] {}", "*".repeat(67))), "{text}");
+        assert!(text.contains("h1                         : ok=9    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n"), "{text}");
+    }
+}
