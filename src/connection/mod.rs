@@ -80,6 +80,11 @@ pub enum FileKind {
     File,
     Dir,
     Symlink,
+    Fifo,
+    Socket,
+    BlockDevice,
+    CharDevice,
+    /// A kind the host reported that none of the above names.
     Other,
 }
 
