@@ -202,8 +202,14 @@ mod tests {
     #[test]
     fn json_dumps_matches_python() {
         let v = json!({"b": [1, 2.0, {}], "a": "é\n"});
-        assert_eq!(json_dumps(&v, None, true), r#"{"a": "é\n", "b": [1, 2.0, {}]}"#);
-        assert_eq!(json_dumps(&v, Some(4), false), "{\n    \"b\": [\n        1,\n        2.0,\n        {}\n    ],\n    \"a\": \"é\\n\"\n}");
+        assert_eq!(
+            json_dumps(&v, None, true),
+            r#"{"a": "é\n", "b": [1, 2.0, {}]}"#
+        );
+        assert_eq!(
+            json_dumps(&v, Some(4), false),
+            "{\n    \"b\": [\n        1,\n        2.0,\n        {}\n    ],\n    \"a\": \"é\\n\"\n}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::play::PlayRun;
 use super::result::Effect;
 use crate::connection::Connection;
 use crate::modules::ModuleResult;
-use crate::playbook::{self, actions::ENGINE_ACTIONS, Task};
+use crate::playbook::{self, Task, actions::ENGINE_ACTIONS};
 use crate::template::{Scope, VarSource};
 use crate::value::{self, Map, Value};
 use crate::vars::VarStack;
@@ -28,23 +28,35 @@ pub struct ActionOutput {
 
 impl ActionOutput {
     pub fn failed(msg: String) -> ActionOutput {
-        ActionOutput { result: ModuleResult::failed(msg), ..Default::default() }
+        ActionOutput {
+            result: ModuleResult::failed(msg),
+            ..Default::default()
+        }
     }
 
     pub fn unreachable(msg: String) -> ActionOutput {
         let mut r = ModuleResult::failed(msg);
         r.data.insert("unreachable".into(), Value::Bool(true));
-        ActionOutput { result: r, ..Default::default() }
+        ActionOutput {
+            result: r,
+            ..Default::default()
+        }
     }
 
     fn effect(e: Effect) -> ActionOutput {
-        ActionOutput { effects: vec![e], ..Default::default() }
+        ActionOutput {
+            effects: vec![e],
+            ..Default::default()
+        }
     }
 }
 
 impl From<ModuleResult> for ActionOutput {
     fn from(result: ModuleResult) -> ActionOutput {
-        ActionOutput { result, ..Default::default() }
+        ActionOutput {
+            result,
+            ..Default::default()
+        }
     }
 }
 
@@ -53,13 +65,26 @@ pub fn is_engine(action: &str) -> bool {
 }
 
 /// Run an engine action for one host.
-pub fn run(play: &PlayRun<'_>, task: &Task, frame: &Arc<Frame>, host: &str, stack: &VarStack, scope: &Scope<'_>, conn: &mut Option<Box<dyn Connection>>) -> ActionOutput {
+pub fn run(
+    play: &PlayRun<'_>,
+    task: &Task,
+    frame: &Arc<Frame>,
+    host: &str,
+    stack: &VarStack,
+    scope: &Scope<'_>,
+    conn: &mut Option<Box<dyn Connection>>,
+) -> ActionOutput {
     let templar = &play.r.templar;
     // Arguments are templated here, except `set_fact`'s keys (values only).
     let args = match templar.render_value(&Value::Object(task.args.clone()), scope) {
         Ok(Value::Object(m)) => m,
         Ok(_) => Map::new(),
-        Err(e) => return ActionOutput::failed(format!("The task includes an option with an undefined variable. The error was: {}", e.message)),
+        Err(e) => {
+            return ActionOutput::failed(format!(
+                "The task includes an option with an undefined variable. The error was: {}",
+                e.message
+            ));
+        }
     };
     let raw = args.get("_raw_params").map(value::to_display_string);
     match task.action.as_str() {
@@ -71,7 +96,15 @@ pub fn run(play: &PlayRun<'_>, task: &Task, frame: &Arc<Frame>, host: &str, stac
                 }
                 // A string "yes"/"True" from k=v form becomes a boolean, as Ansible does.
                 let v = match (&v, task.args.get(&k)) {
-                    (Value::String(s), Some(Value::String(_))) => value::str_to_bool(s).filter(|_| matches!(s.to_ascii_lowercase().as_str(), "yes" | "no" | "true" | "false")).map(Value::Bool).unwrap_or(v),
+                    (Value::String(s), Some(Value::String(_))) => value::str_to_bool(s)
+                        .filter(|_| {
+                            matches!(
+                                s.to_ascii_lowercase().as_str(),
+                                "yes" | "no" | "true" | "false"
+                            )
+                        })
+                        .map(Value::Bool)
+                        .unwrap_or(v),
                     _ => v,
                 };
                 facts.insert(k, v);
@@ -80,13 +113,30 @@ pub fn run(play: &PlayRun<'_>, task: &Task, frame: &Arc<Frame>, host: &str, stac
                 return ActionOutput::failed("No key/value pairs provided, at least one is required for this action to succeed".into());
             }
             let mut r = ModuleResult::ok();
-            r.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
-            ActionOutput { result: r, set_facts: Some(facts), ..Default::default() }
+            r.data
+                .insert("ansible_facts".into(), Value::Object(facts.clone()));
+            ActionOutput {
+                result: r,
+                set_facts: Some(facts),
+                ..Default::default()
+            }
         }
         "include_vars" => include_vars(play, frame, &args, raw.as_deref(), scope),
         "meta" => {
             let action = raw.unwrap_or_default();
-            const KNOWN: &[&str] = &["noop", "flush_handlers", "refresh_inventory", "clear_facts", "clear_host_errors", "end_play", "end_host", "end_batch", "end_role", "reset_connection", "role_complete"];
+            const KNOWN: &[&str] = &[
+                "noop",
+                "flush_handlers",
+                "refresh_inventory",
+                "clear_facts",
+                "clear_host_errors",
+                "end_play",
+                "end_host",
+                "end_batch",
+                "end_role",
+                "reset_connection",
+                "role_complete",
+            ];
             if !KNOWN.contains(&action.as_str()) {
                 return ActionOutput::failed(format!("invalid meta action requested: {action}"));
             }
@@ -95,10 +145,17 @@ pub fn run(play: &PlayRun<'_>, task: &Task, frame: &Arc<Frame>, host: &str, stac
             out
         }
         "include_tasks" => {
-            let name = raw.or_else(|| args.get("file").map(value::to_display_string)).unwrap_or_default();
-            let ctx = playbook::TaskFileCtx { play_dir: play.play.dir.clone(), role: frame.role().cloned() };
+            let name = raw
+                .or_else(|| args.get("file").map(value::to_display_string))
+                .unwrap_or_default();
+            let ctx = playbook::TaskFileCtx {
+                play_dir: play.play.dir.clone(),
+                role: frame.role().cloned(),
+            };
             let Some(path) = playbook::resolve_task_file(&name, &task.file, &ctx) else {
-                return ActionOutput::failed(format!("Could not find or access '{name}' on the Ansible Controller."));
+                return ActionOutput::failed(format!(
+                    "Could not find or access '{name}' on the Ansible Controller."
+                ));
             };
             let mut params = task.keywords.vars.clone();
             for (k, v) in &args {
@@ -107,51 +164,107 @@ pub fn run(play: &PlayRun<'_>, task: &Task, frame: &Arc<Frame>, host: &str, stac
                 }
             }
             // The loop variables are visible inside the included tasks.
-            for k in ["item", "ansible_loop", "ansible_loop_var", "ansible_index_var"] {
+            for k in [
+                "item",
+                "ansible_loop",
+                "ansible_loop_var",
+                "ansible_index_var",
+            ] {
                 if let Some(v) = stack.get(k).filter(|_| stack_has_loop(stack)) {
                     params.insert(k.to_string(), v);
                 }
             }
-            if let Some(lv) = stack.get("ansible_loop_var").and_then(|v| v.as_str().map(str::to_string)) {
+            if let Some(lv) = stack
+                .get("ansible_loop_var")
+                .and_then(|v| v.as_str().map(str::to_string))
+            {
                 if let Some(v) = stack.get(&lv) {
                     params.insert(lv, v);
                 }
             }
             let mut out = ActionOutput::effect(Effect::IncludeTasks { path, params });
-            out.result.data.insert("include".into(), Value::String(name));
+            out.result
+                .data
+                .insert("include".into(), Value::String(name));
             out
         }
         "include_role" => {
-            let (name, files) = match playbook::role_args(&Task { args: args.clone(), ..task.clone() }) {
+            let (name, files) = match playbook::role_args(&Task {
+                args: args.clone(),
+                ..task.clone()
+            }) {
                 Ok(v) => v,
                 Err(e) => return ActionOutput::failed(e.message),
             };
             let public = args.get("public").and_then(value::to_bool).unwrap_or(false);
             let mut params = task.keywords.vars.clone();
-            if let Some(lv) = stack.get("ansible_loop_var").and_then(|v| v.as_str().map(str::to_string)) {
+            if let Some(lv) = stack
+                .get("ansible_loop_var")
+                .and_then(|v| v.as_str().map(str::to_string))
+            {
                 if let Some(v) = stack.get(&lv) {
                     params.insert(lv, v);
                 }
             }
-            ActionOutput::effect(Effect::IncludeRole { name, params, files, span: task.span.clone(), public })
+            ActionOutput::effect(Effect::IncludeRole {
+                name,
+                params,
+                files,
+                span: task.span.clone(),
+                public,
+            })
         }
-        "import_tasks" | "import_role" => ActionOutput::failed(format!("'{}' is static and was expanded when the playbook was loaded", task.action)),
+        "import_tasks" | "import_role" => ActionOutput::failed(format!(
+            "'{}' is static and was expanded when the playbook was loaded",
+            task.action
+        )),
         "add_host" => {
-            let Some(name) = args.get("name").or_else(|| args.get("host")).or_else(|| args.get("hostname")).map(value::to_display_string) else {
+            let Some(name) = args
+                .get("name")
+                .or_else(|| args.get("host"))
+                .or_else(|| args.get("hostname"))
+                .map(value::to_display_string)
+            else {
                 return ActionOutput::failed("add_host needs 'name'".into());
             };
-            let groups: Vec<String> = match args.get("groups").or_else(|| args.get("group")).or_else(|| args.get("groupname")) {
+            let groups: Vec<String> = match args
+                .get("groups")
+                .or_else(|| args.get("group"))
+                .or_else(|| args.get("groupname"))
+            {
                 Some(Value::Array(items)) => items.iter().map(value::to_display_string).collect(),
-                Some(v) => value::to_display_string(v).split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+                Some(v) => value::to_display_string(v)
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
                 None => Vec::new(),
             };
-            let vars: Map = args.iter().filter(|(k, _)| !matches!(k.as_str(), "name" | "host" | "hostname" | "groups" | "group" | "groupname")).map(|(k, v)| (k.clone(), v.clone())).collect();
-            let mut out = ActionOutput::effect(Effect::AddHost { name: name.clone(), groups: groups.clone(), vars });
+            let vars: Map = args
+                .iter()
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "name" | "host" | "hostname" | "groups" | "group" | "groupname"
+                    )
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let mut out = ActionOutput::effect(Effect::AddHost {
+                name: name.clone(),
+                groups: groups.clone(),
+                vars,
+            });
             out.result.changed = true;
             let mut add = Map::new();
             add.insert("host_name".into(), Value::String(name));
-            add.insert("groups".into(), Value::Array(groups.into_iter().map(Value::String).collect()));
-            out.result.data.insert("add_host".into(), Value::Object(add));
+            add.insert(
+                "groups".into(),
+                Value::Array(groups.into_iter().map(Value::String).collect()),
+            );
+            out.result
+                .data
+                .insert("add_host".into(), Value::Object(add));
             out
         }
         "group_by" => {
@@ -164,10 +277,18 @@ pub fn run(play: &PlayRun<'_>, task: &Task, frame: &Arc<Frame>, host: &str, stac
                 Some(v) => vec![value::to_display_string(v)],
                 None => vec!["all".into()],
             };
-            let mut out = ActionOutput::effect(Effect::GroupBy { group: group.clone(), parents: parents.clone() });
+            let mut out = ActionOutput::effect(Effect::GroupBy {
+                group: group.clone(),
+                parents: parents.clone(),
+            });
             out.result.changed = false;
-            out.result.data.insert("add_group".into(), Value::String(group));
-            out.result.data.insert("parent_groups".into(), Value::Array(parents.into_iter().map(Value::String).collect()));
+            out.result
+                .data
+                .insert("add_group".into(), Value::String(group));
+            out.result.data.insert(
+                "parent_groups".into(),
+                Value::Array(parents.into_iter().map(Value::String).collect()),
+            );
             out
         }
         "setup" | "gather_facts" => {
@@ -185,8 +306,13 @@ pub fn run(play: &PlayRun<'_>, task: &Task, frame: &Arc<Frame>, host: &str, stac
             match crate::facts::gather(c) {
                 Ok(facts) => {
                     let mut r = ModuleResult::ok();
-                    r.data.insert("ansible_facts".into(), Value::Object(facts.clone()));
-                    ActionOutput { result: r, gathered_facts: Some(facts), ..Default::default() }
+                    r.data
+                        .insert("ansible_facts".into(), Value::Object(facts.clone()));
+                    ActionOutput {
+                        result: r,
+                        gathered_facts: Some(facts),
+                        ..Default::default()
+                    }
                 }
                 Err(msg) => ActionOutput::failed(msg),
             }
@@ -201,7 +327,13 @@ fn stack_has_loop(stack: &VarStack) -> bool {
 }
 
 /// `include_vars: file.yml`, `file:`, `dir:` (with `files_matching`, `depth`), `name:`.
-fn include_vars(play: &PlayRun<'_>, frame: &Arc<Frame>, args: &Map, raw: Option<&str>, scope: &Scope<'_>) -> ActionOutput {
+fn include_vars(
+    play: &PlayRun<'_>,
+    frame: &Arc<Frame>,
+    args: &Map,
+    raw: Option<&str>,
+    scope: &Scope<'_>,
+) -> ActionOutput {
     let _ = scope;
     let mut search: Vec<PathBuf> = Vec::new();
     if let Some(role) = frame.role() {
@@ -235,17 +367,34 @@ fn include_vars(play: &PlayRun<'_>, frame: &Arc<Frame>, args: &Map, raw: Option<
         let mut entries: Vec<PathBuf> = walk_files(&d);
         entries.sort();
         for e in entries {
-            let name = e.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            let ext_ok = e.extension().is_some_and(|x| exts.iter().any(|w| w == &x.to_string_lossy()));
+            let name = e
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let ext_ok = e
+                .extension()
+                .is_some_and(|x| exts.iter().any(|w| w == &x.to_string_lossy()));
             if ext_ok && re.as_ref().is_none_or(|r| r.is_match(&name)) {
                 files.push(e);
             }
         }
     } else {
-        let name = raw.map(str::to_string).or_else(|| args.get("file").map(value::to_display_string)).unwrap_or_default();
+        let name = raw
+            .map(str::to_string)
+            .or_else(|| args.get("file").map(value::to_display_string))
+            .unwrap_or_default();
         match find(&name) {
             Some(p) => files.push(p),
-            None => return ActionOutput::failed(format!("Could not find or access '{name}'\nSearched in:\n\t{}", search.iter().map(|p| p.join(&name).display().to_string()).collect::<Vec<_>>().join("\n\t"))),
+            None => {
+                return ActionOutput::failed(format!(
+                    "Could not find or access '{name}'\nSearched in:\n\t{}",
+                    search
+                        .iter()
+                        .map(|p| p.join(&name).display().to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n\t")
+                ));
+            }
         }
     }
     let mut vars = Map::new();
@@ -253,7 +402,12 @@ fn include_vars(play: &PlayRun<'_>, frame: &Arc<Frame>, args: &Map, raw: Option<
         match crate::yaml::load_value_file(f) {
             Ok(Value::Object(m)) => vars.extend(m),
             Ok(Value::Null) => {}
-            Ok(_) => return ActionOutput::failed(format!("{} must be stored as a dictionary/hash", f.display())),
+            Ok(_) => {
+                return ActionOutput::failed(format!(
+                    "{} must be stored as a dictionary/hash",
+                    f.display()
+                ));
+            }
             Err(e) => return ActionOutput::failed(e.to_string()),
         }
     }
@@ -266,9 +420,22 @@ fn include_vars(play: &PlayRun<'_>, frame: &Arc<Frame>, args: &Map, raw: Option<
         None => vars,
     };
     let mut r = ModuleResult::ok();
-    r.data.insert("ansible_facts".into(), Value::Object(vars.clone()));
-    r.data.insert("ansible_included_var_files".into(), Value::Array(files.iter().map(|f| Value::String(f.display().to_string())).collect()));
-    ActionOutput { result: r, include_vars: Some(vars), ..Default::default() }
+    r.data
+        .insert("ansible_facts".into(), Value::Object(vars.clone()));
+    r.data.insert(
+        "ansible_included_var_files".into(),
+        Value::Array(
+            files
+                .iter()
+                .map(|f| Value::String(f.display().to_string()))
+                .collect(),
+        ),
+    );
+    ActionOutput {
+        result: r,
+        include_vars: Some(vars),
+        ..Default::default()
+    }
 }
 
 fn walk_files(dir: &Path) -> Vec<PathBuf> {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::connection::{Connection, ConnError, LocalConnection};
+use crate::connection::{ConnError, Connection, LocalConnection};
 use crate::value::{self, Map, Value};
 
 pub struct HostState {
@@ -51,8 +51,15 @@ impl HostState {
 }
 
 /// Open the connection a host's variables ask for.
-pub fn connect(host: &str, vars: &Map, default: Option<&str>) -> Result<Box<dyn Connection>, ConnError> {
-    let kind = vars.get("ansible_connection").map(value::to_display_string).or_else(|| default.map(str::to_string));
+pub fn connect(
+    host: &str,
+    vars: &Map,
+    default: Option<&str>,
+) -> Result<Box<dyn Connection>, ConnError> {
+    let kind = vars
+        .get("ansible_connection")
+        .map(value::to_display_string)
+        .or_else(|| default.map(str::to_string));
     let is_local_name = matches!(host, "localhost" | "127.0.0.1" | "::1");
     match kind.as_deref() {
         Some("local") => Ok(Box::new(LocalConnection::default())),
@@ -64,6 +71,8 @@ pub fn connect(host: &str, vars: &Map, default: Option<&str>) -> Result<Box<dyn 
                 kind.as_deref().unwrap_or("ssh")
             )))
         }
-        None => Err(ConnError::unreachable("Failed to connect to the host via ssh: this srplay build runs the local connection only; SSH transport is not available yet")),
+        None => Err(ConnError::unreachable(
+            "Failed to connect to the host via ssh: this srplay build runs the local connection only; SSH transport is not available yet",
+        )),
     }
 }

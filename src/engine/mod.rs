@@ -14,7 +14,6 @@ mod task;
 mod templating;
 mod walk;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -34,10 +33,10 @@ pub use tags::TagFilter;
 pub mod exit {
     pub const OK: i32 = 0;
     pub const ERROR: i32 = 1;
+    /// A command line that does not parse (argparse's code in ansible-playbook).
+    pub const USAGE: i32 = 2;
     pub const HOST_FAILED: i32 = 2;
     pub const HOST_UNREACHABLE: i32 = 4;
-    pub const PARSER_ERROR: i32 = 4;
-    pub const BAD_OPTIONS: i32 = 5;
     pub const USER_INTERRUPTED: i32 = 99;
 }
 
@@ -56,11 +55,15 @@ pub struct Runner {
     pub(crate) tags: TagFilter,
     /// `--start-at-task` found (or not asked for).
     pub(crate) started: AtomicBool,
-    pub(crate) inventory_sources: Vec<PathBuf>,
 }
 
 impl Runner {
-    pub fn new(opts: RunOptions, inventory: Inventory, loader: Loader, out: Box<dyn Output>) -> Result<Runner> {
+    pub fn new(
+        opts: RunOptions,
+        inventory: Inventory,
+        loader: Loader,
+        out: Box<dyn Output>,
+    ) -> Result<Runner> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(opts.forks.max(1))
             .thread_name(|i| format!("srplay-fork-{i}"))
@@ -78,12 +81,14 @@ impl Runner {
             hosts: Mutex::new(IndexMap::new()),
             stats: Mutex::new(IndexMap::new()),
             dead: Mutex::new(IndexSet::new()),
-            inventory_sources: Vec::new(),
         })
     }
 
     pub(crate) fn emit(&self, event: &Event<'_>) {
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).event(event);
+        self.out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .event(event);
     }
 
     pub(crate) fn warn(&self, msg: &str) {
@@ -96,11 +101,17 @@ impl Runner {
     }
 
     pub(crate) fn is_dead(&self, host: &str) -> bool {
-        self.dead.lock().unwrap_or_else(|e| e.into_inner()).contains(host)
+        self.dead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(host)
     }
 
     pub(crate) fn mark_dead(&self, host: &str) {
-        self.dead.lock().unwrap_or_else(|e| e.into_inner()).insert(host.to_string());
+        self.dead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(host.to_string());
     }
 
     /// Run every play of a playbook. Errors that stop the run (a bad play, a bad
@@ -128,7 +139,10 @@ impl Runner {
     /// The shared state of a host, created when the host first takes part in a play.
     pub(crate) fn host(&self, name: &str) -> Arc<Mutex<HostState>> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|e| e.into_inner());
-        hosts.entry(name.to_string()).or_insert_with(|| Arc::new(Mutex::new(HostState::new(name)))).clone()
+        hosts
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(Mutex::new(HostState::new(name))))
+            .clone()
     }
 
     pub(crate) fn interrupted(&self) -> bool {

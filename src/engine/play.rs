@@ -1,15 +1,13 @@
 //! One play: its hosts and batches (`serial`), its variables, facts, the task
 //! sections with handlers flushed after each, and the play-level failure rules.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use indexmap::{IndexMap, IndexSet};
 
-use super::frame::Frame;
-use super::host::HostState;
 use super::Runner;
+use super::frame::Frame;
 use crate::diagnostic::{Error, Result};
 use crate::output::Event;
 use crate::playbook::{Play, Task, TaskNode};
@@ -57,7 +55,6 @@ pub struct PlayRun<'r> {
     pub state: Mutex<IndexMap<String, PlayHost>>,
     pub handlers: RwLock<Vec<Handler>>,
     pub end_play: AtomicBool,
-    pub search_dir: PathBuf,
 }
 
 impl<'r> PlayRun<'r> {
@@ -69,16 +66,37 @@ impl<'r> PlayRun<'r> {
             let mut stack = VarStack::new();
             stack.push(play_vars.clone());
             stack.push(extra_vars.clone());
-            let scope = Scope { vars: &stack, search_paths: &[] };
-            let v = r.templar.render_value(&play.hosts, &scope).map_err(|e| Error::template(e.message).at(play.span.clone()))?;
+            let scope = Scope {
+                vars: &stack,
+                search_paths: &[],
+            };
+            let v = r
+                .templar
+                .render_value(&play.hosts, &scope)
+                .map_err(|e| Error::template(e.message).at(play.span.clone()))?;
             match v {
-                Value::Array(items) => items.iter().map(value::to_display_string).collect::<Vec<_>>().join(","),
+                Value::Array(items) => items
+                    .iter()
+                    .map(value::to_display_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 v => value::to_display_string(&v),
             }
         };
-        let mut hosts = r.inventory.read().unwrap_or_else(|e| e.into_inner()).select(&pattern).map_err(|e| e.or_at(Some(&play.span)))?;
+        let mut hosts = r
+            .inventory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .select(&pattern)
+            .map_err(|e| e.or_at(Some(&play.span)))?;
         if let Some(limit) = &r.opts.limit {
-            let allowed: IndexSet<String> = r.inventory.read().unwrap_or_else(|e| e.into_inner()).select(limit)?.into_iter().collect();
+            let allowed: IndexSet<String> = r
+                .inventory
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .select(limit)?
+                .into_iter()
+                .collect();
             hosts.retain(|h| allowed.contains(h));
         }
         hosts.retain(|h| !r.is_dead(h));
@@ -93,7 +111,11 @@ impl<'r> PlayRun<'r> {
                 "shuffle" => {
                     // Deterministic enough for a run and free of a PRNG dependency: rotate by time.
                     let n = hosts.len().max(1);
-                    let k = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as usize).unwrap_or(0) % n;
+                    let k = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos() as usize)
+                        .unwrap_or(0)
+                        % n;
                     hosts.rotate_left(k);
                 }
                 _ => {}
@@ -123,10 +145,14 @@ impl<'r> PlayRun<'r> {
             magic: RwLock::new(Arc::new(Map::new())),
             hosts_all: hosts.clone(),
             batch: RwLock::new(Vec::new()),
-            state: Mutex::new(hosts.iter().map(|h| (h.clone(), PlayHost::default())).collect()),
+            state: Mutex::new(
+                hosts
+                    .iter()
+                    .map(|h| (h.clone(), PlayHost::default()))
+                    .collect(),
+            ),
             handlers: RwLock::new(Vec::new()),
             end_play: AtomicBool::new(false),
-            search_dir: play.dir.clone(),
         };
         run.prepare_hosts(&hosts)?;
         let run = run.with_vars_files()?;
@@ -155,7 +181,9 @@ impl<'r> PlayRun<'r> {
             }
             let failed_all = {
                 let state = run.state.lock().unwrap_or_else(|e| e.into_inner());
-                batch.iter().all(|h| state.get(h).is_some_and(|s| s.failed || s.unreachable))
+                batch
+                    .iter()
+                    .all(|h| state.get(h).is_some_and(|s| s.failed || s.unreachable))
             };
             if run.end_play.load(Ordering::Relaxed) || failed_all || r.interrupted() {
                 break;
@@ -176,7 +204,10 @@ impl<'r> PlayRun<'r> {
         for h in hosts {
             let vars = inv.host_vars(h, Some(&self.play.dir))?;
             let state = self.r.host(h);
-            state.lock().unwrap_or_else(|e| e.into_inner()).inventory_vars = Arc::new(vars);
+            state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .inventory_vars = Arc::new(vars);
         }
         Ok(())
     }
@@ -188,7 +219,10 @@ impl<'r> PlayRun<'r> {
             let mut stack = VarStack::new();
             stack.push(self.play_vars.clone());
             stack.push(self.extra_vars.clone());
-            let scope = Scope { vars: &stack, search_paths: &[] };
+            let scope = Scope {
+                vars: &stack,
+                search_paths: &[],
+            };
             // A list entry means "the first of these that exists".
             let candidates = match entry {
                 Value::Array(items) => items.clone(),
@@ -196,13 +230,22 @@ impl<'r> PlayRun<'r> {
             };
             let mut found = false;
             for c in &candidates {
-                let name = self.r.templar.render_value(c, &scope).map_err(|e| Error::template(e.message).at(self.play.span.clone()))?;
+                let name = self
+                    .r
+                    .templar
+                    .render_value(c, &scope)
+                    .map_err(|e| Error::template(e.message).at(self.play.span.clone()))?;
                 let path = self.play.dir.join(value::to_display_string(&name));
                 if path.is_file() {
                     match crate::yaml::load_value_file(&path)? {
                         Value::Object(m) => loaded.extend(m),
                         Value::Null => {}
-                        _ => return Err(Error::parse(format!("vars file {} must be a mapping of variables", path.display()))),
+                        _ => {
+                            return Err(Error::parse(format!(
+                                "vars file {} must be a mapping of variables",
+                                path.display()
+                            )));
+                        }
                     }
                     found = true;
                     break;
@@ -210,7 +253,11 @@ impl<'r> PlayRun<'r> {
             }
             if !found {
                 let names: Vec<String> = candidates.iter().map(value::to_display_string).collect();
-                return Err(Error::parse(format!("vars file {} was not found", names.join(", "))).at(self.play.span.clone()).with_hint(format!("paths are relative to {}", self.play.dir.display())));
+                return Err(
+                    Error::parse(format!("vars file {} was not found", names.join(", ")))
+                        .at(self.play.span.clone())
+                        .with_hint(format!("paths are relative to {}", self.play.dir.display())),
+                );
             }
         }
         self.vars_files = Arc::new(loaded);
@@ -221,28 +268,61 @@ impl<'r> PlayRun<'r> {
     pub fn refresh_magic(&self) {
         let inv = self.r.inventory.read().unwrap_or_else(|e| e.into_inner());
         let mut m = Map::new();
-        let groups: Map = inv.groups_map().into_iter().map(|(g, hs)| (g, Value::Array(hs.into_iter().map(Value::String).collect()))).collect();
+        let groups: Map = inv
+            .groups_map()
+            .into_iter()
+            .map(|(g, hs)| (g, Value::Array(hs.into_iter().map(Value::String).collect())))
+            .collect();
         m.insert("groups".into(), Value::Object(groups));
         let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
         let batch = self.batch.read().unwrap_or_else(|e| e.into_inner()).clone();
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let live: Vec<String> = self.hosts_all.iter().filter(|h| state.get(*h).is_none_or(|s| !s.failed && !s.unreachable)).cloned().collect();
-        let live_batch: Vec<String> = batch.iter().filter(|h| state.get(*h).is_none_or(|s| !s.failed && !s.unreachable)).cloned().collect();
+        let live: Vec<String> = self
+            .hosts_all
+            .iter()
+            .filter(|h| state.get(*h).is_none_or(|s| !s.failed && !s.unreachable))
+            .cloned()
+            .collect();
+        let live_batch: Vec<String> = batch
+            .iter()
+            .filter(|h| state.get(*h).is_none_or(|s| !s.failed && !s.unreachable))
+            .cloned()
+            .collect();
         drop(state);
         m.insert("ansible_play_hosts_all".into(), strings(&self.hosts_all));
         m.insert("ansible_play_hosts".into(), strings(&live));
         m.insert("play_hosts".into(), strings(&live_batch));
         m.insert("ansible_play_batch".into(), strings(&live_batch));
-        m.insert("ansible_play_name".into(), Value::String(self.play.display_name()));
-        m.insert("playbook_dir".into(), Value::String(self.play.dir.display().to_string()));
+        m.insert(
+            "ansible_play_name".into(),
+            Value::String(self.play.display_name()),
+        );
+        m.insert(
+            "playbook_dir".into(),
+            Value::String(self.play.dir.display().to_string()),
+        );
         m.insert("ansible_check_mode".into(), Value::Bool(self.r.opts.check));
         m.insert("ansible_diff_mode".into(), Value::Bool(self.r.opts.diff));
-        m.insert("ansible_verbosity".into(), Value::from(self.r.opts.verbosity));
+        m.insert(
+            "ansible_verbosity".into(),
+            Value::from(self.r.opts.verbosity),
+        );
         m.insert("ansible_forks".into(), Value::from(self.r.opts.forks));
         m.insert("omit".into(), Value::String(OMIT.into()));
-        m.insert("ansible_run_tags".into(), strings(if self.r.tags.only.is_empty() { &[] } else { &self.r.tags.only }).clone());
+        m.insert(
+            "ansible_run_tags".into(),
+            strings(if self.r.tags.only.is_empty() {
+                &[]
+            } else {
+                &self.r.tags.only
+            })
+            .clone(),
+        );
         if self.r.tags.only.is_empty() {
-            m.insert("ansible_run_tags".into(), Value::Array(vec![Value::String("all".into())]));
+            m.insert(
+                "ansible_run_tags".into(),
+                Value::Array(vec![Value::String("all".into())]),
+            );
         }
         m.insert("ansible_skip_tags".into(), strings(&self.r.tags.skip));
         let mut version = Map::new();
@@ -252,13 +332,18 @@ impl<'r> PlayRun<'r> {
         version.insert("revision".into(), Value::from(0));
         version.insert("string".into(), Value::String("2.19.0".into()));
         m.insert("ansible_version".into(), Value::Object(version));
-        m.insert("srplay_version".into(), Value::String(env!("CARGO_PKG_VERSION").into()));
+        m.insert(
+            "srplay_version".into(),
+            Value::String(env!("CARGO_PKG_VERSION").into()),
+        );
         *self.magic.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(m);
     }
 
     /// Hosts in batches of `serial` (a number, a percentage, or a list of them).
     fn batches(&self, hosts: &[String]) -> Result<Vec<Vec<String>>> {
-        let Some(serial) = &self.play.serial else { return Ok(vec![hosts.to_vec()]) };
+        let Some(serial) = &self.play.serial else {
+            return Ok(vec![hosts.to_vec()]);
+        };
         let sizes: Vec<Value> = match serial {
             Value::Array(items) => items.clone(),
             v => vec![v.clone()],
@@ -267,10 +352,14 @@ impl<'r> PlayRun<'r> {
         let size_of = |v: &Value| -> Result<usize> {
             let s = value::to_display_string(v);
             let n = if let Some(p) = s.trim().strip_suffix('%') {
-                let pct: f64 = p.trim().parse().map_err(|_| Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone()))?;
+                let pct: f64 = p.trim().parse().map_err(|_| {
+                    Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone())
+                })?;
                 ((total as f64) * pct / 100.0) as usize
             } else {
-                s.trim().parse::<usize>().map_err(|_| Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone()))?
+                s.trim().parse::<usize>().map_err(|_| {
+                    Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone())
+                })?
             };
             Ok(if n == 0 { total } else { n.max(1) })
         };
@@ -293,9 +382,16 @@ impl<'r> PlayRun<'r> {
                     let mut names = Vec::new();
                     if let Some(n) = &t.name {
                         let stack = self.base_stack();
-                        let scope = Scope { vars: &stack, search_paths: &[] };
+                        let scope = Scope {
+                            vars: &stack,
+                            search_paths: &[],
+                        };
                         let rendered = if Templar::is_template(n) {
-                            self.r.templar.render_str(n, &scope).map(|v| value::to_display_string(&v)).unwrap_or_else(|_| n.clone())
+                            self.r
+                                .templar
+                                .render_str(n, &scope)
+                                .map(|v| value::to_display_string(&v))
+                                .unwrap_or_else(|_| n.clone())
                         } else {
                             n.clone()
                         };
@@ -305,7 +401,15 @@ impl<'r> PlayRun<'r> {
                         names.push(rendered);
                     }
                     let listen = t.listen.clone();
-                    self.handlers.write().unwrap_or_else(|e| e.into_inner()).push(Handler { task: t.clone(), frame: frame.clone(), names, listen });
+                    self.handlers
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(Handler {
+                            task: t.clone(),
+                            frame: frame.clone(),
+                            names,
+                            listen,
+                        });
                 }
                 TaskNode::Block(b) => {
                     let child = Frame::child(frame, b.keywords.clone(), b.role.clone(), false);
@@ -337,7 +441,14 @@ impl<'r> PlayRun<'r> {
     /// Mark `host` as notified for every handler answering to `name`.
     pub fn notify(&self, host: &str, name: &str) -> bool {
         let handlers = self.handlers.read().unwrap_or_else(|e| e.into_inner());
-        let hits: Vec<usize> = handlers.iter().enumerate().filter(|(_, h)| h.names.iter().any(|n| n == name) || h.listen.iter().any(|l| l == name)).map(|(i, _)| i).collect();
+        let hits: Vec<usize> = handlers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| {
+                h.names.iter().any(|n| n == name) || h.listen.iter().any(|l| l == name)
+            })
+            .map(|(i, _)| i)
+            .collect();
         if hits.is_empty() {
             return false;
         }
@@ -350,15 +461,32 @@ impl<'r> PlayRun<'r> {
 
     /// Run notified handlers, in the order they are defined, until none is pending.
     pub fn flush_handlers(&self, batch: &[String]) {
-        let force = self.r.opts.force_handlers || self.play.force_handlers.as_ref().and_then(value::to_bool).unwrap_or(false);
+        let force = self.r.opts.force_handlers
+            || self
+                .play
+                .force_handlers
+                .as_ref()
+                .and_then(value::to_bool)
+                .unwrap_or(false);
         loop {
             let pending: Option<(usize, Vec<String>)> = {
                 let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                let count = self.handlers.read().unwrap_or_else(|e| e.into_inner()).len();
+                let count = self
+                    .handlers
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .len();
                 (0..count).find_map(|i| {
                     let hosts: Vec<String> = batch
                         .iter()
-                        .filter(|h| state.get(*h).is_some_and(|s| s.notified.contains(&i) && !s.unreachable && (force || !s.failed) && !s.ended))
+                        .filter(|h| {
+                            state.get(*h).is_some_and(|s| {
+                                s.notified.contains(&i)
+                                    && !s.unreachable
+                                    && (force || !s.failed)
+                                    && !s.ended
+                            })
+                        })
                         .cloned()
                         .collect();
                     (!hosts.is_empty()).then_some((i, hosts))
@@ -392,7 +520,12 @@ impl<'r> PlayRun<'r> {
 
     /// Facts for the batch, when the play gathers them (Ansible's default).
     fn gather_facts(&self, batch: &[String]) {
-        let gather = self.play.gather_facts.as_ref().map(|v| value::to_bool(v).unwrap_or(true)).unwrap_or(true);
+        let gather = self
+            .play
+            .gather_facts
+            .as_ref()
+            .map(|v| value::to_bool(v).unwrap_or(true))
+            .unwrap_or(true);
         if !gather || !self.r.tags.runs(&["always".to_string()]) {
             return;
         }
@@ -400,7 +533,10 @@ impl<'r> PlayRun<'r> {
         if hosts.is_empty() {
             return;
         }
-        let task = Arc::new(crate::playbook::parse_task_node(&gather_node(&self.play.span), &self.play.file).expect("the setup task is well formed"));
+        let task = Arc::new(
+            crate::playbook::parse_task_node(&gather_node(&self.play.span), &self.play.file)
+                .expect("the setup task is well formed"),
+        );
         self.run_task(&task, &self.root, &hosts, false);
     }
 
@@ -410,17 +546,39 @@ impl<'r> PlayRun<'r> {
             return Vec::new();
         }
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        hosts.iter().filter(|h| state.get(*h).is_some_and(|s| !s.failed && !s.unreachable && !s.ended)).cloned().collect()
-    }
-
-    pub fn host_state(&self, host: &str) -> Arc<Mutex<HostState>> {
-        self.r.host(host)
+        hosts
+            .iter()
+            .filter(|h| {
+                state
+                    .get(*h)
+                    .is_some_and(|s| !s.failed && !s.unreachable && !s.ended)
+            })
+            .cloned()
+            .collect()
     }
 }
 
 /// The implicit "Gathering Facts" task.
 fn gather_node(span: &crate::diagnostic::Span) -> crate::yaml::Node {
     use crate::yaml::{Node, NodeKind};
-    let s = |v: &str| Node { kind: NodeKind::Scalar(Value::String(v.into())), span: span.clone(), tag: None };
-    Node { kind: NodeKind::Map(vec![(s("name"), s("Gathering Facts")), (s("setup"), Node { kind: NodeKind::Scalar(Value::Null), span: span.clone(), tag: None })]), span: span.clone(), tag: None }
+    let s = |v: &str| Node {
+        kind: NodeKind::Scalar(Value::String(v.into())),
+        span: span.clone(),
+        tag: None,
+    };
+    Node {
+        kind: NodeKind::Map(vec![
+            (s("name"), s("Gathering Facts")),
+            (
+                s("setup"),
+                Node {
+                    kind: NodeKind::Scalar(Value::Null),
+                    span: span.clone(),
+                    tag: None,
+                },
+            ),
+        ]),
+        span: span.clone(),
+        tag: None,
+    }
 }

@@ -14,11 +14,27 @@ use crate::value::{Map, Value};
 /// A change to the run that the engine applies after the task.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    IncludeTasks { path: PathBuf, params: Map },
-    IncludeRole { name: String, params: Map, files: RoleFiles, span: Span, public: bool },
+    IncludeTasks {
+        path: PathBuf,
+        params: Map,
+    },
+    IncludeRole {
+        name: String,
+        params: Map,
+        files: RoleFiles,
+        span: Span,
+        public: bool,
+    },
     Meta(String),
-    AddHost { name: String, groups: Vec<String>, vars: Map },
-    GroupBy { group: String, parents: Vec<String> },
+    AddHost {
+        name: String,
+        groups: Vec<String>,
+        vars: Map,
+    },
+    GroupBy {
+        group: String,
+        parents: Vec<String>,
+    },
 }
 
 /// The outcome of one task on one host.
@@ -55,7 +71,10 @@ pub fn module_result_map(r: &ModuleResult) -> Map {
     }
     m.insert("failed".into(), Value::Bool(r.failed));
     if !r.diff.is_empty() {
-        m.insert("diff".into(), Value::Array(r.diff.iter().map(diff_value).collect()));
+        m.insert(
+            "diff".into(),
+            Value::Array(r.diff.iter().map(diff_value).collect()),
+        );
     }
     m
 }
@@ -85,7 +104,11 @@ pub fn display_map(result: &Map, no_log: bool, action: &str, status: Status) -> 
         }
         return m;
     }
-    let mut m: Map = result.iter().filter(|(k, _)| !k.starts_with("_ansible") && *k != "invocation" && *k != "diff").map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut m: Map = result
+        .iter()
+        .filter(|(k, _)| !k.starts_with("_ansible") && *k != "invocation" && *k != "diff")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if m.get("failed") == Some(&Value::Bool(false)) {
         m.remove("failed");
     }

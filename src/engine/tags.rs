@@ -10,14 +10,27 @@ pub struct TagFilter {
 
 impl TagFilter {
     pub fn new(only: &[String], skip: &[String]) -> TagFilter {
-        let split = |v: &[String]| v.iter().flat_map(|t| t.split(',')).map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
-        TagFilter { only: split(only), skip: split(skip) }
+        let split = |v: &[String]| {
+            v.iter()
+                .flat_map(|t| t.split(','))
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        };
+        TagFilter {
+            only: split(only),
+            skip: split(skip),
+        }
     }
 
     /// Does a task with these (effective) tags run?
     pub fn runs(&self, tags: &[String]) -> bool {
         let has = |t: &str| tags.iter().any(|x| x == t);
-        let only: Vec<&str> = if self.only.is_empty() { vec!["all"] } else { self.only.iter().map(String::as_str).collect() };
+        let only: Vec<&str> = if self.only.is_empty() {
+            vec!["all"]
+        } else {
+            self.only.iter().map(String::as_str).collect()
+        };
         let mut run = false;
         if has("always") {
             run = true;

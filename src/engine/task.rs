@@ -9,8 +9,8 @@ use super::actions::{self, ActionOutput};
 use super::frame::Frame;
 use super::host;
 use super::loops;
-use super::play::{PlayRun, OMIT};
-use super::result::{display_map, item_label, module_result_map, Effect, HostOutcome};
+use super::play::{OMIT, PlayRun};
+use super::result::{Effect, HostOutcome, display_map, item_label, module_result_map};
 use super::templating::TaskTemplating;
 use crate::connection::{Connection, LocalConnection};
 use crate::modules::{self, ModuleContext, ModuleResult};
@@ -37,7 +37,14 @@ struct HostVarsSnapshot {
 impl HostVarsProvider for HostVarsSnapshot {
     fn hostvars(&self) -> Value {
         self.value
-            .get_or_init(|| Value::Object(self.stacks.iter().map(|(h, s)| (h.clone(), Value::Object(s.flatten()))).collect()))
+            .get_or_init(|| {
+                Value::Object(
+                    self.stacks
+                        .iter()
+                        .map(|(h, s)| (h.clone(), Value::Object(s.flatten())))
+                        .collect(),
+                )
+            })
             .clone()
     }
 }
@@ -47,10 +54,19 @@ impl PlayRun<'_> {
     pub fn stack_for(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> VarStack {
         let mut s = self.host_stack(host, Some((task, frame)));
         let mut snapshot = Vec::new();
-        for h in self.r.hosts.lock().unwrap_or_else(|e| e.into_inner()).keys() {
+        for h in self
+            .r
+            .hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+        {
             snapshot.push((h.clone(), self.host_stack(h, None)));
         }
-        s.set_hostvars(Arc::new(HostVarsSnapshot { stacks: snapshot, value: std::sync::OnceLock::new() }));
+        s.set_hostvars(Arc::new(HostVarsSnapshot {
+            stacks: snapshot,
+            value: std::sync::OnceLock::new(),
+        }));
         s
     }
 
@@ -93,23 +109,52 @@ impl PlayRun<'_> {
         let inv = self.r.inventory.read().unwrap_or_else(|e| e.into_inner());
         let mut m = Map::new();
         m.insert("inventory_hostname".into(), Value::String(host.to_string()));
-        m.insert("inventory_hostname_short".into(), Value::String(host.split('.').next().unwrap_or(host).to_string()));
-        m.insert("group_names".into(), Value::Array(inv.group_names(host).into_iter().map(Value::String).collect()));
+        m.insert(
+            "inventory_hostname_short".into(),
+            Value::String(host.split('.').next().unwrap_or(host).to_string()),
+        );
+        m.insert(
+            "group_names".into(),
+            Value::Array(
+                inv.group_names(host)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            ),
+        );
         if let Some(d) = inv.inventory_dir(host) {
-            m.insert("inventory_dir".into(), Value::String(d.display().to_string()));
+            m.insert(
+                "inventory_dir".into(),
+                Value::String(d.display().to_string()),
+            );
         }
         if let Some(f) = inv.inventory_file(host) {
-            m.insert("inventory_file".into(), Value::String(f.display().to_string()));
+            m.insert(
+                "inventory_file".into(),
+                Value::String(f.display().to_string()),
+            );
         }
         if let Some(r) = &role {
-            m.insert("role_path".into(), Value::String(r.path.display().to_string()));
+            m.insert(
+                "role_path".into(),
+                Value::String(r.path.display().to_string()),
+            );
             m.insert("role_name".into(), Value::String(r.name.clone()));
         }
         if let Some((_, f)) = task {
             let names = f.role_names();
-            m.insert("ansible_parent_role_names".into(), Value::Array(names.iter().skip(1).cloned().map(Value::String).collect()));
+            m.insert(
+                "ansible_parent_role_names".into(),
+                Value::Array(names.iter().skip(1).cloned().map(Value::String).collect()),
+            );
         }
-        if let Some((ft, fr)) = self.state.lock().unwrap_or_else(|e| e.into_inner()).get(host).and_then(|p| p.failure.clone()) {
+        if let Some((ft, fr)) = self
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .and_then(|p| p.failure.clone())
+        {
             m.insert("ansible_failed_task".into(), ft);
             m.insert("ansible_failed_result".into(), fr);
         }
@@ -119,7 +164,13 @@ impl PlayRun<'_> {
 
     pub fn prepare(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> Prepared {
         let stack = self.stack_for(task, frame, host);
-        let conn = self.r.host(host).lock().unwrap_or_else(|e| e.into_inner()).conn.take();
+        let conn = self
+            .r
+            .host(host)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .conn
+            .take();
         let mut search_paths = Vec::new();
         if let Some(role) = frame.role() {
             search_paths.push(role.path.clone());
@@ -132,11 +183,20 @@ impl PlayRun<'_> {
         if !search_paths.contains(&self.play.dir) {
             search_paths.push(self.play.dir.clone());
         }
-        Prepared { host: host.to_string(), stack, conn, search_paths }
+        Prepared {
+            host: host.to_string(),
+            stack,
+            conn,
+            search_paths,
+        }
     }
 
     /// Evaluate conditions (all must hold); `Err` carries the failing message.
-    fn conditions_hold(&self, conds: &[Value], scope: &Scope<'_>) -> Result<Option<String>, String> {
+    fn conditions_hold(
+        &self,
+        conds: &[Value],
+        scope: &Scope<'_>,
+    ) -> Result<Option<String>, String> {
         for c in conds {
             let holds = match c {
                 Value::Bool(b) => *b,
@@ -153,10 +213,24 @@ impl PlayRun<'_> {
 
     /// Run `task` on one host (on a worker thread).
     pub fn execute(&self, task: &Task, frame: &Arc<Frame>, p: Prepared) -> HostOutcome {
-        let Prepared { host, stack, mut conn, search_paths } = p;
-        let scope = Scope { vars: &stack, search_paths: &search_paths };
-        let no_log = frame.keyword(&task.keywords, |k| &k.no_log).map(|v| self.truthy(v, &scope)).unwrap_or(false);
-        let ignore_errors = frame.keyword(&task.keywords, |k| &k.ignore_errors).map(|v| self.truthy(v, &scope)).unwrap_or(false);
+        let Prepared {
+            host,
+            stack,
+            mut conn,
+            search_paths,
+        } = p;
+        let scope = Scope {
+            vars: &stack,
+            search_paths: &search_paths,
+        };
+        let no_log = frame
+            .keyword(&task.keywords, |k| &k.no_log)
+            .map(|v| self.truthy(v, &scope))
+            .unwrap_or(false);
+        let ignore_errors = frame
+            .keyword(&task.keywords, |k| &k.ignore_errors)
+            .map(|v| self.truthy(v, &scope))
+            .unwrap_or(false);
         let mut whens = frame.whens();
         whens.extend(task.keywords.when.iter().cloned());
         let mut out = HostOutcome {
@@ -173,7 +247,10 @@ impl PlayRun<'_> {
             effects: Vec::new(),
             conn: None,
         };
-        let delegate = frame.keyword(&task.keywords, |k| &k.delegate_to).and_then(|v| self.r.templar.render_value(v, &scope).ok()).map(|v| value::to_display_string(&v));
+        let delegate = frame
+            .keyword(&task.keywords, |k| &k.delegate_to)
+            .and_then(|v| self.r.templar.render_value(v, &scope).ok())
+            .map(|v| value::to_display_string(&v));
         let shown = |status: Status, result: &Map, label: Option<String>| HostResult {
             host: host.clone(),
             delegated_to: delegate.clone(),
@@ -200,14 +277,25 @@ impl PlayRun<'_> {
                 }
                 Ok(None) => {}
             }
-            let (result, action_out) = self.run_one(task, frame, &host, &stack, &search_paths, &mut conn, delegate.as_deref());
+            let (result, action_out) = self.run_one(
+                task,
+                frame,
+                &host,
+                &stack,
+                &search_paths,
+                &mut conn,
+                delegate.as_deref(),
+            );
             out.conn = conn;
             let status = status_of(&result);
             let mut ev = shown(status, &result, None);
             ev.diff = action_out.result.diff.clone();
             ev.ignored = status == Status::Failed && ignore_errors;
             out.events.push(ev);
-            out.changed = result.get("changed").and_then(Value::as_bool).unwrap_or(false);
+            out.changed = result
+                .get("changed")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             out.failed = status == Status::Failed && !ignore_errors;
             out.ignored = status == Status::Failed && ignore_errors;
             out.status = status;
@@ -229,11 +317,26 @@ impl PlayRun<'_> {
                 return self.fail_outcome(out, shown, msg, ignore_errors);
             }
         };
-        let loop_var = task.loop_control.get("loop_var").map(value::to_display_string).unwrap_or_else(|| "item".into());
-        let index_var = task.loop_control.get("index_var").map(value::to_display_string);
-        let extended = task.loop_control.get("extended").and_then(value::to_bool).unwrap_or(false);
+        let loop_var = task
+            .loop_control
+            .get("loop_var")
+            .map(value::to_display_string)
+            .unwrap_or_else(|| "item".into());
+        let index_var = task
+            .loop_control
+            .get("index_var")
+            .map(value::to_display_string);
+        let extended = task
+            .loop_control
+            .get("extended")
+            .and_then(value::to_bool)
+            .unwrap_or(false);
         let label_tpl = task.loop_control.get("label").cloned();
-        let pause = task.loop_control.get("pause").and_then(|v| value::to_display_string(v).parse::<f64>().ok()).unwrap_or(0.0);
+        let pause = task
+            .loop_control
+            .get("pause")
+            .and_then(|v| value::to_display_string(v).parse::<f64>().ok())
+            .unwrap_or(0.0);
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let mut diffs = Vec::new();
@@ -251,16 +354,32 @@ impl PlayRun<'_> {
                 lv.insert("ansible_loop".into(), loop_info(&items, i));
             }
             let item_stack = stack.with(Arc::new(lv.clone()));
-            let item_scope = Scope { vars: &item_stack, search_paths: &search_paths };
+            let item_scope = Scope {
+                vars: &item_stack,
+                search_paths: &search_paths,
+            };
             let label = match &label_tpl {
-                Some(t) => self.r.templar.render_value(t, &item_scope).map(|v| value::to_display_string(&v)).unwrap_or_else(|_| item_label(item)),
+                Some(t) => self
+                    .r
+                    .templar
+                    .render_value(t, &item_scope)
+                    .map(|v| value::to_display_string(&v))
+                    .unwrap_or_else(|_| item_label(item)),
                 None => item_label(item),
             };
             let mut result = match self.conditions_hold(&whens, &item_scope) {
                 Err(msg) => failed_map(&msg),
                 Ok(Some(cond)) => skipped_result(&cond),
                 Ok(None) => {
-                    let (result, action_out) = self.run_one(task, frame, &host, &item_stack, &search_paths, &mut conn, delegate.as_deref());
+                    let (result, action_out) = self.run_one(
+                        task,
+                        frame,
+                        &host,
+                        &item_stack,
+                        &search_paths,
+                        &mut conn,
+                        delegate.as_deref(),
+                    );
                     diffs.extend(action_out.result.diff.clone());
                     if status_of(&result) != Status::Failed {
                         if let Some(f) = action_out.set_facts {
@@ -294,13 +413,23 @@ impl PlayRun<'_> {
         let mut agg = Map::new();
         agg.insert("results".into(), Value::Array(results));
         agg.insert("changed".into(), Value::Bool(any_changed));
-        agg.insert("msg".into(), Value::String(if any_failed { "One or more items failed".into() } else { "All items completed".into() }));
+        agg.insert(
+            "msg".into(),
+            Value::String(if any_failed {
+                "One or more items failed".into()
+            } else {
+                "All items completed".into()
+            }),
+        );
         if any_failed {
             agg.insert("failed".into(), Value::Bool(true));
         }
         if n == 0 {
             agg.insert("skipped".into(), Value::Bool(true));
-            agg.insert("skipped_reason".into(), Value::String("No items in the list".into()));
+            agg.insert(
+                "skipped_reason".into(),
+                Value::String("No items in the list".into()),
+            );
             agg.remove("msg");
             out.events.push(shown(Status::Skipped, &agg, None));
         } else if all_skipped {
@@ -316,7 +445,12 @@ impl PlayRun<'_> {
             Status::Ok
         };
         if any_failed && ignore_errors {
-            if let Some(last) = out.events.iter_mut().rev().find(|e| e.status == Status::Failed) {
+            if let Some(last) = out
+                .events
+                .iter_mut()
+                .rev()
+                .find(|e| e.status == Status::Failed)
+            {
                 last.ignored = true;
             }
         }
@@ -330,7 +464,13 @@ impl PlayRun<'_> {
         out
     }
 
-    fn fail_outcome(&self, mut out: HostOutcome, shown: impl Fn(Status, &Map, Option<String>) -> HostResult, msg: String, ignore_errors: bool) -> HostOutcome {
+    fn fail_outcome(
+        &self,
+        mut out: HostOutcome,
+        shown: impl Fn(Status, &Map, Option<String>) -> HostResult,
+        msg: String,
+        ignore_errors: bool,
+    ) -> HostOutcome {
         let result = failed_map(&msg);
         let mut ev = shown(Status::Failed, &result, None);
         ev.ignored = ignore_errors;
@@ -344,32 +484,60 @@ impl PlayRun<'_> {
 
     fn truthy(&self, v: &Value, scope: &Scope<'_>) -> bool {
         match v {
-            Value::String(s) if crate::template::Templar::is_template(s) => {
-                self.r.templar.render_str(s, scope).ok().and_then(|v| value::to_bool(&v)).unwrap_or(false)
-            }
+            Value::String(s) if crate::template::Templar::is_template(s) => self
+                .r
+                .templar
+                .render_str(s, scope)
+                .ok()
+                .and_then(|v| value::to_bool(&v))
+                .unwrap_or(false),
             v => value::to_bool(v).unwrap_or(false),
         }
     }
 
     /// The action once (with `until` retries), then `changed_when`/`failed_when`.
     #[allow(clippy::too_many_arguments)]
-    fn run_one(&self, task: &Task, frame: &Arc<Frame>, host: &str, stack: &VarStack, search_paths: &[PathBuf], conn: &mut Option<Box<dyn Connection>>, delegate: Option<&str>) -> (Map, ActionOutput) {
+    fn run_one(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        host: &str,
+        stack: &VarStack,
+        search_paths: &[PathBuf],
+        conn: &mut Option<Box<dyn Connection>>,
+        delegate: Option<&str>,
+    ) -> (Map, ActionOutput) {
         let retries = if task.until.is_empty() {
             0
         } else {
-            task.retries.as_ref().and_then(|v| {
-                let scope = Scope { vars: stack, search_paths };
-                let v = self.r.templar.render_value(v, &scope).ok()?;
-                value::to_display_string(&v).parse::<i64>().ok()
-            }).unwrap_or(3).max(0) as usize
+            task.retries
+                .as_ref()
+                .and_then(|v| {
+                    let scope = Scope {
+                        vars: stack,
+                        search_paths,
+                    };
+                    let v = self.r.templar.render_value(v, &scope).ok()?;
+                    value::to_display_string(&v).parse::<i64>().ok()
+                })
+                .unwrap_or(3)
+                .max(0) as usize
         };
-        let delay = task.delay.as_ref().and_then(|v| value::to_display_string(v).parse::<f64>().ok()).unwrap_or(5.0);
+        let delay = task
+            .delay
+            .as_ref()
+            .and_then(|v| value::to_display_string(v).parse::<f64>().ok())
+            .unwrap_or(5.0);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let action_out = self.run_action(task, frame, host, stack, search_paths, conn, delegate);
+            let action_out =
+                self.run_action(task, frame, host, stack, search_paths, conn, delegate);
             let mut result = module_result_map(&action_out.result);
-            let unreachable = result.get("unreachable").and_then(Value::as_bool).unwrap_or(false);
+            let unreachable = result
+                .get("unreachable")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             if !unreachable {
                 self.post_conditions(task, stack, search_paths, &mut result);
             }
@@ -383,17 +551,26 @@ impl PlayRun<'_> {
                 m.insert(reg.clone(), Value::Object(result.clone()));
                 s.push_map(m);
             }
-            let scope = Scope { vars: &s, search_paths };
+            let scope = Scope {
+                vars: &s,
+                search_paths,
+            };
             let done = matches!(self.conditions_hold(&task.until, &scope), Ok(None));
             if done || attempt > retries {
                 if !done {
                     result.insert("failed".into(), Value::Bool(true));
-                    result.entry("msg").or_insert(Value::String("Retries exceeded".into()));
+                    result
+                        .entry("msg")
+                        .or_insert(Value::String("Retries exceeded".into()));
                 }
                 return (result, action_out);
             }
             let name = task.name.clone().unwrap_or_else(|| task.action.clone());
-            self.r.emit(&Event::Retry { host, task: &name, retries_left: retries + 1 - attempt });
+            self.r.emit(&Event::Retry {
+                host,
+                task: &name,
+                retries_left: retries + 1 - attempt,
+            });
             if delay > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(delay));
             }
@@ -401,7 +578,13 @@ impl PlayRun<'_> {
     }
 
     /// `changed_when` and `failed_when`, with the registered name bound to the result.
-    fn post_conditions(&self, task: &Task, stack: &VarStack, search_paths: &[PathBuf], result: &mut Map) {
+    fn post_conditions(
+        &self,
+        task: &Task,
+        stack: &VarStack,
+        search_paths: &[PathBuf],
+        result: &mut Map,
+    ) {
         if task.changed_when.is_empty() && task.failed_when.is_empty() {
             return;
         }
@@ -411,10 +594,15 @@ impl PlayRun<'_> {
             m.insert(reg.clone(), Value::Object(result.clone()));
             s.push_map(m);
         }
-        let scope = Scope { vars: &s, search_paths };
+        let scope = Scope {
+            vars: &s,
+            search_paths,
+        };
         if !task.changed_when.is_empty() {
             match self.conditions_hold(&task.changed_when, &scope) {
-                Ok(failing) => drop(result.insert("changed".into(), Value::Bool(failing.is_none()))),
+                Ok(failing) => {
+                    drop(result.insert("changed".into(), Value::Bool(failing.is_none())))
+                }
                 Err(msg) => {
                     result.insert("failed".into(), Value::Bool(true));
                     result.insert("msg".into(), Value::String(msg));
@@ -438,18 +626,42 @@ impl PlayRun<'_> {
 
     /// Render the arguments and run the action: an engine action or a module.
     #[allow(clippy::too_many_arguments)]
-    fn run_action(&self, task: &Task, frame: &Arc<Frame>, host: &str, stack: &VarStack, search_paths: &[PathBuf], conn: &mut Option<Box<dyn Connection>>, delegate: Option<&str>) -> ActionOutput {
-        let scope = Scope { vars: stack, search_paths };
+    fn run_action(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        host: &str,
+        stack: &VarStack,
+        search_paths: &[PathBuf],
+        conn: &mut Option<Box<dyn Connection>>,
+        delegate: Option<&str>,
+    ) -> ActionOutput {
+        let scope = Scope {
+            vars: stack,
+            search_paths,
+        };
         if actions::is_engine(&task.action) {
             return actions::run(self, task, frame, host, stack, &scope, conn);
         }
-        let args = match self.r.templar.render_value(&Value::Object(task.args.clone()), &scope) {
+        let args = match self
+            .r
+            .templar
+            .render_value(&Value::Object(task.args.clone()), &scope)
+        {
             Ok(Value::Object(m)) => strip_omit(m),
             Ok(_) => return ActionOutput::failed("module arguments must be a mapping".into()),
-            Err(e) => return ActionOutput::failed(format!("The task includes an option with an undefined variable. The error was: {}", e.message)),
+            Err(e) => {
+                return ActionOutput::failed(format!(
+                    "The task includes an option with an undefined variable. The error was: {}",
+                    e.message
+                ));
+            }
         };
         let Some(module) = modules::lookup(&task.action) else {
-            return ActionOutput::failed(format!("couldn't resolve module/action '{}'", task.action));
+            return ActionOutput::failed(format!(
+                "couldn't resolve module/action '{}'",
+                task.action
+            ));
         };
         let args = match module.spec().validate(&task.action, &args) {
             Ok(a) => a,
@@ -460,11 +672,19 @@ impl PlayRun<'_> {
         let connection: &mut dyn Connection = match delegate {
             Some(d) if d != host => {
                 if matches!(d, "localhost" | "127.0.0.1") {
-                    delegated.insert(Box::new(LocalConnection::default()))
+                    delegated
+                        .insert(Box::new(LocalConnection::default()))
+                        .as_mut()
                 } else {
-                    let vars = self.r.inventory.read().unwrap_or_else(|e| e.into_inner()).host_vars(d, Some(&self.play.dir)).unwrap_or_default();
+                    let vars = self
+                        .r
+                        .inventory
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .host_vars(d, Some(&self.play.dir))
+                        .unwrap_or_default();
                     match host::connect(d, &vars, self.r.opts.connection.as_deref()) {
-                        Ok(c) => delegated.insert(c),
+                        Ok(c) => delegated.insert(c).as_mut(),
                         Err(e) => return ActionOutput::unreachable(e.message),
                     }
                 }
@@ -483,10 +703,27 @@ impl PlayRun<'_> {
                 conn.as_deref_mut().expect("connection opened above")
             }
         };
-        let check_mode = frame.keyword(&task.keywords, |k| &k.check_mode).map(|v| self.truthy(v, &scope)).unwrap_or(self.r.opts.check);
-        let diff_mode = frame.keyword(&task.keywords, |k| &k.diff).map(|v| self.truthy(v, &scope)).unwrap_or(self.r.opts.diff);
-        let templating = TaskTemplating { templar: &self.r.templar, vars: stack, search_paths };
-        let mut ctx = ModuleContext { conn: connection, check_mode, diff_mode, search_paths, templating: &templating, host };
+        let check_mode = frame
+            .keyword(&task.keywords, |k| &k.check_mode)
+            .map(|v| self.truthy(v, &scope))
+            .unwrap_or(self.r.opts.check);
+        let diff_mode = frame
+            .keyword(&task.keywords, |k| &k.diff)
+            .map(|v| self.truthy(v, &scope))
+            .unwrap_or(self.r.opts.diff);
+        let templating = TaskTemplating {
+            templar: &self.r.templar,
+            vars: stack,
+            search_paths,
+        };
+        let mut ctx = ModuleContext {
+            conn: connection,
+            check_mode,
+            diff_mode,
+            search_paths,
+            templating: &templating,
+            host,
+        };
         match module.run(&args, &mut ctx) {
             Ok(r) => ActionOutput::from(r),
             Err(msg) => ActionOutput::failed(msg),
@@ -494,7 +731,14 @@ impl PlayRun<'_> {
     }
 
     /// Report an outcome and apply it to the host and the play.
-    pub fn apply(&self, task: &Task, frame: &Arc<Frame>, mut o: HostOutcome, includes: &mut Vec<(String, Effect)>, handler: bool) {
+    pub fn apply(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        mut o: HostOutcome,
+        includes: &mut Vec<(String, Effect)>,
+        handler: bool,
+    ) {
         let _ = handler;
         let state = self.r.host(&o.host);
         {
@@ -506,7 +750,11 @@ impl PlayRun<'_> {
         for ev in &o.events {
             self.r.emit(&Event::Result(ev));
         }
-        let unreachable = o.result.get("unreachable").and_then(Value::as_bool).unwrap_or(false);
+        let unreachable = o
+            .result
+            .get("unreachable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let host = o.host.clone();
         if unreachable {
             self.r.stat(&host, |s| s.unreachable += 1);
@@ -557,14 +805,24 @@ impl PlayRun<'_> {
         }
         for effect in std::mem::take(&mut o.effects) {
             match effect {
-                Effect::IncludeTasks { .. } | Effect::IncludeRole { .. } => includes.push((host.clone(), effect)),
+                Effect::IncludeTasks { .. } | Effect::IncludeRole { .. } => {
+                    includes.push((host.clone(), effect))
+                }
                 Effect::Meta(action) => self.meta(&action, &host),
                 Effect::AddHost { name, groups, vars } => {
-                    self.r.inventory.write().unwrap_or_else(|e| e.into_inner()).add_host(&name, &groups, vars);
+                    self.r
+                        .inventory
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .add_host(&name, &groups, vars);
                     self.refresh_magic();
                 }
                 Effect::GroupBy { group, parents: _ } => {
-                    self.r.inventory.write().unwrap_or_else(|e| e.into_inner()).add_host(&host, &[group], Map::new());
+                    self.r
+                        .inventory
+                        .write()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .add_host(&host, &[group], Map::new());
                     self.refresh_magic();
                 }
             }
@@ -597,20 +855,39 @@ impl PlayRun<'_> {
 
     fn meta(&self, action: &str, host: &str) {
         match action {
-            "end_play" => self.end_play.store(true, std::sync::atomic::Ordering::Relaxed),
+            "end_play" => self
+                .end_play
+                .store(true, std::sync::atomic::Ordering::Relaxed),
             "end_host" => {
-                if let Some(p) = self.state.lock().unwrap_or_else(|e| e.into_inner()).get_mut(host) {
+                if let Some(p) = self
+                    .state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_mut(host)
+                {
                     p.ended = true;
                 }
             }
-            "clear_facts" => self.r.host(host).lock().unwrap_or_else(|e| e.into_inner()).clear_facts(),
+            "clear_facts" => self
+                .r
+                .host(host)
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear_facts(),
             "clear_host_errors" => {
                 let mut ps = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 for p in ps.values_mut() {
                     p.failed = false;
                 }
             }
-            "reset_connection" => drop(self.r.host(host).lock().unwrap_or_else(|e| e.into_inner()).conn.take()),
+            "reset_connection" => drop(
+                self.r
+                    .host(host)
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .conn
+                    .take(),
+            ),
             "flush_handlers" => {
                 let batch = self.batch.read().unwrap_or_else(|e| e.into_inner()).clone();
                 // Once per task, not once per host: only the first active host triggers it.
@@ -624,13 +901,29 @@ impl PlayRun<'_> {
 }
 
 fn status_of(result: &Map) -> Status {
-    if result.get("unreachable").and_then(Value::as_bool).unwrap_or(false) {
+    if result
+        .get("unreachable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
         Status::Unreachable
-    } else if result.get("failed").and_then(Value::as_bool).unwrap_or(false) {
+    } else if result
+        .get("failed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
         Status::Failed
-    } else if result.get("skipped").and_then(Value::as_bool).unwrap_or(false) {
+    } else if result
+        .get("skipped")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
         Status::Skipped
-    } else if result.get("changed").and_then(Value::as_bool).unwrap_or(false) {
+    } else if result
+        .get("changed")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+    {
         Status::Changed
     } else {
         Status::Ok
@@ -641,7 +934,10 @@ fn skipped_result(cond: &str) -> Map {
     let mut m = Map::new();
     m.insert("changed".into(), Value::Bool(false));
     m.insert("false_condition".into(), Value::String(cond.to_string()));
-    m.insert("skip_reason".into(), Value::String("Conditional result was False".into()));
+    m.insert(
+        "skip_reason".into(),
+        Value::String("Conditional result was False".into()),
+    );
     m.insert("skipped".into(), Value::Bool(true));
     m
 }
@@ -652,7 +948,10 @@ fn failed_map(msg: &str) -> Map {
 
 fn task_summary(task: &Task) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), Value::String(task.name.clone().unwrap_or_else(|| task.action.clone())));
+    m.insert(
+        "name".into(),
+        Value::String(task.name.clone().unwrap_or_else(|| task.action.clone())),
+    );
     m.insert("action".into(), Value::String(task.action.clone()));
     Value::Object(m)
 }

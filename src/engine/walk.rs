@@ -2,8 +2,8 @@
 //! run across hosts with a barrier after each, and dynamic includes expanded per
 //! host and run for the hosts that included the same file.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
 
@@ -33,11 +33,20 @@ impl PlayRun<'_> {
         if entered.is_empty() {
             return;
         }
-        let body = Frame::child(frame, b.keywords.clone(), b.role.clone(), !b.rescue.is_empty());
+        let body = Frame::child(
+            frame,
+            b.keywords.clone(),
+            b.role.clone(),
+            !b.rescue.is_empty(),
+        );
         self.run_list(&b.block, &body, &entered);
         let failed: Vec<String> = {
             let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            entered.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed && !s.unreachable)).cloned().collect()
+            entered
+                .iter()
+                .filter(|h| state.get(*h).is_some_and(|s| s.failed && !s.unreachable))
+                .cloned()
+                .collect()
         };
         let plain = Frame::child(frame, b.keywords.clone(), b.role.clone(), false);
         if !b.rescue.is_empty() && !failed.is_empty() {
@@ -56,8 +65,16 @@ impl PlayRun<'_> {
             // `always` runs for every host that entered, failed ones included.
             let (always_hosts, was_failed): (Vec<String>, Vec<String>) = {
                 let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-                let hosts: Vec<String> = entered.iter().filter(|h| state.get(*h).is_some_and(|s| !s.unreachable && !s.ended)).cloned().collect();
-                let failed: Vec<String> = hosts.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed)).cloned().collect();
+                let hosts: Vec<String> = entered
+                    .iter()
+                    .filter(|h| state.get(*h).is_some_and(|s| !s.unreachable && !s.ended))
+                    .cloned()
+                    .collect();
+                let failed: Vec<String> = hosts
+                    .iter()
+                    .filter(|h| state.get(*h).is_some_and(|s| s.failed))
+                    .cloned()
+                    .collect();
                 for h in &failed {
                     if let Some(s) = state.get_mut(h) {
                         s.failed = false;
@@ -111,12 +128,31 @@ impl PlayRun<'_> {
         let title = self.task_title(task, frame, &active[0]);
         let is_meta = task.action == "meta";
         if !is_meta {
-            self.r.emit(&Event::TaskStart { name: &title, handler });
+            self.r.emit(&Event::TaskStart {
+                name: &title,
+                handler,
+            });
         }
-        let run_once = frame.keyword(&task.keywords, |k| &k.run_once).and_then(value::to_bool).unwrap_or(false) && !is_meta;
-        let targets: Vec<String> = if run_once { vec![active[0].clone()] } else { active.clone() };
-        let prepared: Vec<_> = targets.iter().map(|h| self.prepare(task, frame, h)).collect();
-        let outcomes: Vec<HostOutcome> = self.r.pool.install(|| prepared.into_par_iter().map(|p| self.execute(task, frame, p)).collect());
+        let run_once = frame
+            .keyword(&task.keywords, |k| &k.run_once)
+            .and_then(value::to_bool)
+            .unwrap_or(false)
+            && !is_meta;
+        let targets: Vec<String> = if run_once {
+            vec![active[0].clone()]
+        } else {
+            active.clone()
+        };
+        let prepared: Vec<_> = targets
+            .iter()
+            .map(|h| self.prepare(task, frame, h))
+            .collect();
+        let outcomes: Vec<HostOutcome> = self.r.pool.install(|| {
+            prepared
+                .into_par_iter()
+                .map(|p| self.execute(task, frame, p))
+                .collect()
+        });
         let mut includes = Vec::new();
         for outcome in outcomes {
             if run_once {
@@ -139,7 +175,10 @@ impl PlayRun<'_> {
             return name;
         }
         let stack = self.stack_for(task, frame, host);
-        let scope = Scope { vars: &stack, search_paths: &[] };
+        let scope = Scope {
+            vars: &stack,
+            search_paths: &[],
+        };
         match self.r.templar.render_str(&name, &scope) {
             Ok(v) => value::to_display_string(&v),
             Err(_) => name,
@@ -150,21 +189,36 @@ impl PlayRun<'_> {
     fn after_task(&self, task: &Task, frame: &Arc<Frame>, active: &[String]) {
         let failed_now: Vec<String> = {
             let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            active.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed)).cloned().collect()
+            active
+                .iter()
+                .filter(|h| state.get(*h).is_some_and(|s| s.failed))
+                .cloned()
+                .collect()
         };
         if failed_now.is_empty() {
             return;
         }
         self.refresh_magic();
-        let fatal = frame.keyword(&task.keywords, |k| &k.any_errors_fatal).and_then(value::to_bool).unwrap_or(false);
+        let fatal = frame
+            .keyword(&task.keywords, |k| &k.any_errors_fatal)
+            .and_then(value::to_bool)
+            .unwrap_or(false);
         if fatal && !frame.rescuable {
             self.end_play.store(true, Ordering::Relaxed);
             return;
         }
-        if let Some(pct) = self.play.max_fail_percentage.as_ref().and_then(|v| value::to_display_string(v).trim_end_matches('%').parse::<f64>().ok()) {
+        if let Some(pct) = self.play.max_fail_percentage.as_ref().and_then(|v| {
+            value::to_display_string(v)
+                .trim_end_matches('%')
+                .parse::<f64>()
+                .ok()
+        }) {
             let batch = self.batch.read().unwrap_or_else(|e| e.into_inner()).clone();
             let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let failed = batch.iter().filter(|h| state.get(*h).is_some_and(|s| s.failed || s.unreachable)).count();
+            let failed = batch
+                .iter()
+                .filter(|h| state.get(*h).is_some_and(|s| s.failed || s.unreachable))
+                .count();
             if !batch.is_empty() && (failed as f64) * 100.0 / (batch.len() as f64) > pct {
                 self.end_play.store(true, Ordering::Relaxed);
             }
@@ -185,8 +239,14 @@ impl PlayRun<'_> {
             match effect {
                 Effect::IncludeTasks { path, params, .. } => {
                     let file = path.display().to_string();
-                    self.r.emit(&Event::Included { file: &file, hosts: &hosts });
-                    let ctx = crate::playbook::TaskFileCtx { play_dir: self.play.dir.clone(), role: frame.role().cloned() };
+                    self.r.emit(&Event::Included {
+                        file: &file,
+                        hosts: &hosts,
+                    });
+                    let ctx = crate::playbook::TaskFileCtx {
+                        play_dir: self.play.dir.clone(),
+                        role: frame.role().cloned(),
+                    };
                     match self.r.loader.load_task_file(&path, &ctx) {
                         Ok(nodes) => {
                             let child = Frame::include(frame, params);
@@ -195,9 +255,25 @@ impl PlayRun<'_> {
                         Err(e) => self.fail_hosts(&hosts, &e.to_string()),
                     }
                 }
-                Effect::IncludeRole { name, params, files, span, public } => {
-                    let ctx = crate::playbook::TaskFileCtx { play_dir: self.play.dir.clone(), role: frame.role().cloned() };
-                    match self.r.loader.load_role_dynamic(&name, &span, params.clone(), &ctx, &files, public) {
+                Effect::IncludeRole {
+                    name,
+                    params,
+                    files,
+                    span,
+                    public,
+                } => {
+                    let ctx = crate::playbook::TaskFileCtx {
+                        play_dir: self.play.dir.clone(),
+                        role: frame.role().cloned(),
+                    };
+                    match self.r.loader.load_role_dynamic(
+                        &name,
+                        &span,
+                        params.clone(),
+                        &ctx,
+                        &files,
+                        public,
+                    ) {
                         Ok((block, handlers, _)) => {
                             let child = Frame::include(frame, Default::default());
                             self.add_handlers(&handlers, &child);
@@ -232,7 +308,12 @@ impl PlayRun<'_> {
             };
             self.r.emit(&Event::Result(&r));
             self.r.stat(h, |s| s.failed += 1);
-            if let Some(s) = self.state.lock().unwrap_or_else(|e| e.into_inner()).get_mut(h) {
+            if let Some(s) = self
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_mut(h)
+            {
                 s.failed = true;
             }
         }

@@ -23,7 +23,9 @@ echo '@@env'; env
 /// Gather facts on the host behind `conn`. Keys are without the `ansible_` prefix,
 /// as in `ansible_facts`.
 pub fn gather(conn: &mut dyn Connection) -> Result<Map, String> {
-    let out = conn.exec(&ExecRequest::shell(SCRIPT)).map_err(|e| e.message)?;
+    let out = conn
+        .exec(&ExecRequest::shell(SCRIPT))
+        .map_err(|e| e.message)?;
     let text = String::from_utf8_lossy(&out.stdout);
     let mut sections: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
     let mut current = "";
@@ -35,7 +37,13 @@ pub fn gather(conn: &mut dyn Connection) -> Result<Map, String> {
             sections.entry(current).or_default().push(line);
         }
     }
-    let first = |name: &str, i: usize| sections.get(name).and_then(|l| l.get(i)).map(|s| s.trim().to_string()).unwrap_or_default();
+    let first = |name: &str, i: usize| {
+        sections
+            .get(name)
+            .and_then(|l| l.get(i))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     let mut f = Map::new();
     let hostname = first("hostname", 0);
     let short = hostname.split('.').next().unwrap_or_default().to_string();
@@ -51,27 +59,58 @@ pub fn gather(conn: &mut dyn Connection) -> Result<Map, String> {
     let mut os = Map::new();
     for line in sections.get("os-release").into_iter().flatten() {
         if let Some((k, v)) = line.split_once('=') {
-            os.insert(k.to_string(), Value::String(v.trim_matches('"').to_string()));
+            os.insert(
+                k.to_string(),
+                Value::String(v.trim_matches('"').to_string()),
+            );
         }
     }
-    let os_get = |k: &str| os.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let os_get = |k: &str| {
+        os.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let distribution = distribution_name(&os_get("ID"), &os_get("NAME"));
     let version = os_get("VERSION_ID");
     f.insert("distribution".into(), Value::String(distribution.clone()));
-    f.insert("distribution_version".into(), Value::String(version.clone()));
-    f.insert("distribution_major_version".into(), Value::String(version.split('.').next().unwrap_or_default().to_string()));
-    f.insert("distribution_release".into(), Value::String(os_get("VERSION_CODENAME")));
-    f.insert("os_family".into(), Value::String(os_family(&distribution).to_string()));
+    f.insert(
+        "distribution_version".into(),
+        Value::String(version.clone()),
+    );
+    f.insert(
+        "distribution_major_version".into(),
+        Value::String(version.split('.').next().unwrap_or_default().to_string()),
+    );
+    f.insert(
+        "distribution_release".into(),
+        Value::String(os_get("VERSION_CODENAME")),
+    );
+    f.insert(
+        "os_family".into(),
+        Value::String(os_family(&distribution).to_string()),
+    );
     f.insert("user_id".into(), Value::String(first("id", 2)));
-    f.insert("user_uid".into(), Value::from(first("id", 0).parse::<i64>().unwrap_or(-1)));
-    f.insert("user_gid".into(), Value::from(first("id", 1).parse::<i64>().unwrap_or(-1)));
+    f.insert(
+        "user_uid".into(),
+        Value::from(first("id", 0).parse::<i64>().unwrap_or(-1)),
+    );
+    f.insert(
+        "user_gid".into(),
+        Value::from(first("id", 1).parse::<i64>().unwrap_or(-1)),
+    );
     f.insert("user_dir".into(), Value::String(first("home", 0)));
     let cpus: i64 = first("nproc", 0).parse().unwrap_or(1);
     f.insert("processor_vcpus".into(), Value::from(cpus));
     f.insert("processor_count".into(), Value::from(cpus));
     for line in sections.get("meminfo").into_iter().flatten() {
         let mut parts = line.split_whitespace();
-        let (Some(key), Some(kb)) = (parts.next(), parts.next().and_then(|v| v.parse::<i64>().ok())) else { continue };
+        let (Some(key), Some(kb)) = (
+            parts.next(),
+            parts.next().and_then(|v| v.parse::<i64>().ok()),
+        ) else {
+            continue;
+        };
         match key {
             "MemTotal:" => drop(f.insert("memtotal_mb".into(), Value::from(kb / 1024))),
             "MemFree:" => drop(f.insert("memfree_mb".into(), Value::from(kb / 1024))),
@@ -86,15 +125,46 @@ pub fn gather(conn: &mut dyn Connection) -> Result<Map, String> {
     };
     f.insert("pkg_mgr".into(), Value::String(pkg_mgr.to_string()));
     let init = first("init", 0);
-    f.insert("service_mgr".into(), Value::String(if init == "systemd" { "systemd".into() } else if init.is_empty() { "unknown".into() } else { init }));
-    let date: Vec<String> = first("date", 0).split_whitespace().map(str::to_string).collect();
+    f.insert(
+        "service_mgr".into(),
+        Value::String(if init == "systemd" {
+            "systemd".into()
+        } else if init.is_empty() {
+            "unknown".into()
+        } else {
+            init
+        }),
+    );
+    let date: Vec<String> = first("date", 0)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     if date.len() >= 12 {
         let mut dt = Map::new();
-        for (k, i) in [("year", 0), ("month", 1), ("day", 2), ("hour", 3), ("minute", 4), ("second", 5), ("epoch", 6), ("tz", 7), ("tz_offset", 8), ("weekday", 9), ("month_name", 10), ("julian_day", 11)] {
+        for (k, i) in [
+            ("year", 0),
+            ("month", 1),
+            ("day", 2),
+            ("hour", 3),
+            ("minute", 4),
+            ("second", 5),
+            ("epoch", 6),
+            ("tz", 7),
+            ("tz_offset", 8),
+            ("weekday", 9),
+            ("month_name", 10),
+            ("julian_day", 11),
+        ] {
             dt.insert(k.into(), Value::String(date[i].clone()));
         }
-        dt.insert("date".into(), Value::String(format!("{}-{}-{}", date[0], date[1], date[2])));
-        dt.insert("time".into(), Value::String(format!("{}:{}:{}", date[3], date[4], date[5])));
+        dt.insert(
+            "date".into(),
+            Value::String(format!("{}-{}-{}", date[0], date[1], date[2])),
+        );
+        dt.insert(
+            "time".into(),
+            Value::String(format!("{}:{}:{}", date[3], date[4], date[5])),
+        );
         f.insert("date_time".into(), Value::Object(dt));
     }
     let mut env = Map::new();
@@ -133,7 +203,14 @@ fn distribution_name(id: &str, name: &str) -> String {
 fn os_family(distribution: &str) -> &'static str {
     match distribution {
         "Debian" | "Ubuntu" | "Kali" | "Linux Mint" | "Raspbian" | "Devuan" => "Debian",
-        "RedHat" | "CentOS" | "Fedora" | "Rocky" | "AlmaLinux" | "OracleLinux" | "Amazon" | "Kylin Linux Advanced Server" => "RedHat",
+        "RedHat"
+        | "CentOS"
+        | "Fedora"
+        | "Rocky"
+        | "AlmaLinux"
+        | "OracleLinux"
+        | "Amazon"
+        | "Kylin Linux Advanced Server" => "RedHat",
         "SLES" | "openSUSE Leap" => "Suse",
         "Alpine" => "Alpine",
         "Archlinux" => "Archlinux",

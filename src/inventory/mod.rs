@@ -23,7 +23,10 @@ impl Inventory {
             if src.contains(',') && !Path::new(src).exists() {
                 for h in src.split(',').map(str::trim).filter(|h| !h.is_empty()) {
                     inv.hosts.entry(h.to_string()).or_default();
-                    inv.groups.entry("ungrouped".into()).or_default().push(h.to_string());
+                    inv.groups
+                        .entry("ungrouped".into())
+                        .or_default()
+                        .push(h.to_string());
                 }
                 continue;
             }
@@ -32,7 +35,11 @@ impl Inventory {
             inv.file = Some(path);
             let mut group = "ungrouped".to_string();
             let mut vars_group: Option<String> = None;
-            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            for line in text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
                 if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
                     vars_group = name.strip_suffix(":vars").map(str::to_string);
                     group = name.to_string();
@@ -42,9 +49,17 @@ impl Inventory {
                 let first = parts.next().unwrap_or_default().to_string();
                 if let Some(g) = &vars_group {
                     let (k, v) = line.split_once('=').unwrap_or((line, ""));
-                    let targets = if g == "all" { inv.hosts.keys().cloned().collect() } else { inv.groups.get(g).cloned().unwrap_or_default() };
+                    let targets = if g == "all" {
+                        inv.hosts.keys().cloned().collect()
+                    } else {
+                        inv.groups.get(g).cloned().unwrap_or_default()
+                    };
                     for h in targets {
-                        inv.hosts.entry(h).or_default().entry(k.trim().to_string()).or_insert(Value::String(v.trim().to_string()));
+                        inv.hosts
+                            .entry(h)
+                            .or_default()
+                            .entry(k.trim().to_string())
+                            .or_insert(Value::String(v.trim().to_string()));
                     }
                     continue;
                 }
@@ -89,7 +104,12 @@ impl Inventory {
         m
     }
     pub fn group_names(&self, host: &str) -> Vec<String> {
-        let mut v: Vec<String> = self.groups.iter().filter(|(g, hs)| *g != "ungrouped" && hs.iter().any(|h| h == host)).map(|(g, _)| g.clone()).collect();
+        let mut v: Vec<String> = self
+            .groups
+            .iter()
+            .filter(|(g, hs)| *g != "ungrouped" && hs.iter().any(|h| h == host))
+            .map(|(g, _)| g.clone())
+            .collect();
         v.sort();
         v
     }
@@ -101,7 +121,9 @@ impl Inventory {
         Ok(m)
     }
     pub fn inventory_dir(&self, _host: &str) -> Option<PathBuf> {
-        self.file.as_ref().and_then(|f| f.parent().map(Path::to_path_buf))
+        self.file
+            .as_ref()
+            .and_then(|f| f.parent().map(Path::to_path_buf))
     }
     pub fn inventory_file(&self, _host: &str) -> Option<PathBuf> {
         self.file.clone()
@@ -109,7 +131,10 @@ impl Inventory {
     pub fn add_host(&mut self, name: &str, groups: &[String], vars: Map) {
         self.hosts.entry(name.to_string()).or_default().extend(vars);
         for g in groups {
-            self.groups.entry(g.clone()).or_default().push(name.to_string());
+            self.groups
+                .entry(g.clone())
+                .or_default()
+                .push(name.to_string());
         }
     }
     pub fn warnings(&self) -> &[String] {

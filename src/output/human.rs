@@ -7,7 +7,7 @@ use std::io::Write;
 use console::Style;
 
 use super::{Event, HostResult, Output, Status};
-use crate::value::{json_dumps, Map, Value};
+use crate::value::{Map, Value, json_dumps};
 
 /// Renders events for a person: to stdout, warnings to stderr.
 pub struct HumanOutput {
@@ -19,16 +19,30 @@ pub struct HumanOutput {
 
 impl HumanOutput {
     pub fn new(verbosity: u8, show_diff: bool) -> HumanOutput {
-        HumanOutput { verbosity, show_diff, colors: console::colors_enabled(), out: Box::new(std::io::stdout()) }
+        HumanOutput {
+            verbosity,
+            show_diff,
+            colors: console::colors_enabled(),
+            out: Box::new(std::io::stdout()),
+        }
     }
 
     /// Render into any writer (tests).
     pub fn to_writer(verbosity: u8, show_diff: bool, out: Box<dyn Write + Send>) -> HumanOutput {
-        HumanOutput { verbosity, show_diff, colors: false, out }
+        HumanOutput {
+            verbosity,
+            show_diff,
+            colors: false,
+            out,
+        }
     }
 
     fn style(&self, s: &str, style: Style) -> String {
-        if self.colors { style.apply_to(s).to_string() } else { s.to_string() }
+        if self.colors {
+            style.apply_to(s).to_string()
+        } else {
+            s.to_string()
+        }
     }
 
     fn line(&mut self, s: &str) {
@@ -55,8 +69,13 @@ impl HumanOutput {
             Some(d) if d != &r.host => format!("[{} -> {d}]", r.host),
             _ => format!("[{}]", r.host),
         };
-        let item = r.item_label.as_ref().map(|l| format!(" => (item={l})")).unwrap_or_default();
-        let dump = |indent: bool| json_dumps(&Value::Object(r.result.clone()), indent.then_some(4), true);
+        let item = r
+            .item_label
+            .as_ref()
+            .map(|l| format!(" => (item={l})"))
+            .unwrap_or_default();
+        let dump =
+            |indent: bool| json_dumps(&Value::Object(r.result.clone()), indent.then_some(4), true);
         let verbose_indent = r.verbose_always || self.verbosity > 2;
         match r.status {
             Status::Failed => {
@@ -64,7 +83,11 @@ impl HumanOutput {
                     Some(l) => ("failed", format!(" (item={l})")),
                     None => ("fatal", String::new()),
                 };
-                let sep = if r.item_label.is_some() { "" } else { ": FAILED!" };
+                let sep = if r.item_label.is_some() {
+                    ""
+                } else {
+                    ": FAILED!"
+                };
                 let text = format!("{label}: {host}{item}{sep} => {}", dump(self.verbosity > 2));
                 let text = self.style(&text, Style::new().red());
                 self.line(&text);
@@ -74,7 +97,10 @@ impl HumanOutput {
                 }
             }
             Status::Unreachable => {
-                let text = format!("fatal: {host}: UNREACHABLE! => {}", dump(self.verbosity > 2));
+                let text = format!(
+                    "fatal: {host}: UNREACHABLE! => {}",
+                    dump(self.verbosity > 2)
+                );
                 let text = self.style(&text, Style::new().red());
                 self.line(&text);
             }
@@ -88,14 +114,22 @@ impl HumanOutput {
                 self.line(&text);
             }
             Status::Ok | Status::Changed => {
-                let label = if r.status == Status::Changed { "changed" } else { "ok" };
+                let label = if r.status == Status::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
                 let show = r.verbose_always || self.verbosity > 0;
                 let text = if show {
                     format!("{label}: {host}{item} => {}", dump(verbose_indent))
                 } else {
                     format!("{label}: {host}{item}")
                 };
-                let style = if r.status == Status::Changed { Style::new().yellow() } else { Style::new().green() };
+                let style = if r.status == Status::Changed {
+                    Style::new().yellow()
+                } else {
+                    Style::new().green()
+                };
                 let text = self.style(&text, style);
                 self.line(&text);
             }
@@ -133,13 +167,26 @@ impl Output for HumanOutput {
                 self.line(&text);
             }
             Event::Result(r) => self.result(r),
-            Event::Retry { host, task, retries_left } => {
-                let text = format!("FAILED - RETRYING: [{host}]: {task} ({retries_left} retries left).");
+            Event::Retry {
+                host,
+                task,
+                retries_left,
+            } => {
+                let text =
+                    format!("FAILED - RETRYING: [{host}]: {task} ({retries_left} retries left).");
                 self.line(&text);
             }
             Event::Warning(msg) => {
                 let text = format!("[WARNING]: {msg}");
-                let _ = writeln!(std::io::stderr(), "{}", if self.colors { Style::new().magenta().apply_to(&text).to_string() } else { text });
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    if self.colors {
+                        Style::new().magenta().apply_to(&text).to_string()
+                    } else {
+                        text
+                    }
+                );
             }
             Event::Recap { stats } => {
                 self.banner("PLAY RECAP");
@@ -190,12 +237,25 @@ mod tests {
     fn banners_are_80_columns_and_recap_is_aligned() {
         let buf = Buf::default();
         let mut out = HumanOutput::to_writer(0, false, Box::new(buf.clone()));
-        out.event(&Event::TaskStart { name: "debug", handler: false });
+        out.event(&Event::TaskStart {
+            name: "debug",
+            handler: false,
+        });
         let mut stats = indexmap::IndexMap::new();
-        stats.insert("h1".to_string(), super::super::Stats { ok: 9, changed: 2, ..Default::default() });
+        stats.insert(
+            "h1".to_string(),
+            super::super::Stats {
+                ok: 9,
+                changed: 2,
+                ..Default::default()
+            },
+        );
         out.event(&Event::Recap { stats: &stats });
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
-        assert!(text.contains(&format!("TASK [debug] {}", "*".repeat(67))), "{text}");
+        assert!(
+            text.contains(&format!("TASK [debug] {}", "*".repeat(67))),
+            "{text}"
+        );
         assert!(text.contains("h1                         : ok=9    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n"), "{text}");
     }
 }

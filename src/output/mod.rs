@@ -57,16 +57,30 @@ pub struct Stats {
 /// Everything a sink is told, in order.
 #[derive(Debug)]
 pub enum Event<'a> {
-    PlayStart { name: &'a str },
+    PlayStart {
+        name: &'a str,
+    },
     NoHostsMatched,
-    TaskStart { name: &'a str, handler: bool },
+    TaskStart {
+        name: &'a str,
+        handler: bool,
+    },
     /// `include_tasks` resolved a file for some hosts.
-    Included { file: &'a str, hosts: &'a [String] },
+    Included {
+        file: &'a str,
+        hosts: &'a [String],
+    },
     Result(&'a HostResult),
     Warning(&'a str),
     /// An `until` condition did not hold yet; the task runs again.
-    Retry { host: &'a str, task: &'a str, retries_left: usize },
-    Recap { stats: &'a IndexMap<String, Stats> },
+    Retry {
+        host: &'a str,
+        task: &'a str,
+        retries_left: usize,
+    },
+    Recap {
+        stats: &'a IndexMap<String, Stats>,
+    },
 }
 
 /// A consumer of run events.

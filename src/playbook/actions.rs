@@ -3,12 +3,29 @@
 
 /// Actions handled by the engine, by short name.
 pub const ENGINE_ACTIONS: &[&str] = &[
-    "include_tasks", "import_tasks", "include_role", "import_role", "include_vars", "set_fact", "meta",
-    "add_host", "group_by", "import_playbook", "set_stats", "setup", "gather_facts",
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "include_vars",
+    "set_fact",
+    "meta",
+    "add_host",
+    "group_by",
+    "import_playbook",
+    "set_stats",
+    "setup",
+    "gather_facts",
 ];
 
 /// Actions that take a free-form argument (`include_tasks: file.yml`).
-pub const FREE_FORM_ENGINE_ACTIONS: &[&str] = &["include_tasks", "import_tasks", "include_vars", "meta", "import_playbook"];
+pub const FREE_FORM_ENGINE_ACTIONS: &[&str] = &[
+    "include_tasks",
+    "import_tasks",
+    "include_vars",
+    "meta",
+    "import_playbook",
+];
 
 pub fn is_engine_action(name: &str) -> bool {
     ENGINE_ACTIONS.contains(&name)

@@ -113,7 +113,10 @@ impl Task {
     /// The banner name (`role : name`, or the action when unnamed); the role is the
     /// one whose block encloses the task, which the walker knows.
     pub fn display_name(&self, role: Option<&RoleUse>) -> String {
-        let name = self.name.clone().unwrap_or_else(|| self.action_as_written.clone());
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| self.action_as_written.clone());
         match role {
             Some(r) => format!("{} : {}", r.name, name),
             None => name,
@@ -173,7 +176,11 @@ impl Play {
         match &self.name {
             Some(n) => n.clone(),
             None => match &self.hosts {
-                Value::Array(items) => items.iter().map(crate::value::to_display_string).collect::<Vec<_>>().join(","),
+                Value::Array(items) => items
+                    .iter()
+                    .map(crate::value::to_display_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 v => crate::value::to_display_string(v),
             },
         }

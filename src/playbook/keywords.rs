@@ -3,16 +3,52 @@
 
 /// Keywords shared by plays, blocks, roles and tasks (see `ast::Keywords`).
 pub const COMMON: &[&str] = &[
-    "name", "when", "tags", "vars", "become", "become_user", "become_method", "become_flags", "become_exe",
-    "ignore_errors", "ignore_unreachable", "no_log", "check_mode", "diff", "run_once", "any_errors_fatal",
-    "delegate_to", "delegate_facts", "environment", "connection", "remote_user", "throttle", "timeout",
-    "collections", "module_defaults", "debugger", "port",
+    "name",
+    "when",
+    "tags",
+    "vars",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "become_exe",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "check_mode",
+    "diff",
+    "run_once",
+    "any_errors_fatal",
+    "delegate_to",
+    "delegate_facts",
+    "environment",
+    "connection",
+    "remote_user",
+    "throttle",
+    "timeout",
+    "collections",
+    "module_defaults",
+    "debugger",
+    "port",
 ];
 
 /// Keywords of a task besides [`COMMON`].
 pub const TASK: &[&str] = &[
-    "action", "local_action", "args", "register", "loop", "loop_control", "changed_when", "failed_when", "until",
-    "retries", "delay", "notify", "async", "poll", "listen",
+    "action",
+    "local_action",
+    "args",
+    "register",
+    "loop",
+    "loop_control",
+    "changed_when",
+    "failed_when",
+    "until",
+    "retries",
+    "delay",
+    "notify",
+    "async",
+    "poll",
+    "listen",
 ];
 
 /// Keywords of a block besides [`COMMON`].
@@ -20,8 +56,22 @@ pub const BLOCK: &[&str] = &["block", "rescue", "always"];
 
 /// Keywords of a play besides [`COMMON`].
 pub const PLAY: &[&str] = &[
-    "hosts", "vars_files", "vars_prompt", "roles", "pre_tasks", "tasks", "post_tasks", "handlers", "gather_facts",
-    "gather_subset", "gather_timeout", "fact_path", "serial", "strategy", "max_fail_percentage", "order",
+    "hosts",
+    "vars_files",
+    "vars_prompt",
+    "roles",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "fact_path",
+    "serial",
+    "strategy",
+    "max_fail_percentage",
+    "order",
     "force_handlers",
 ];
 

@@ -6,8 +6,16 @@ use crate::value::{Map, Value};
 
 /// Options that free-form modules (`command`, `shell`…) accept in `k=v` form; any
 /// other `k=v` stays part of their command line.
-const FREE_FORM_OPTIONS: &[&str] =
-    &["creates", "removes", "chdir", "executable", "warn", "stdin", "stdin_add_newline", "strip_empty_ends"];
+const FREE_FORM_OPTIONS: &[&str] = &[
+    "creates",
+    "removes",
+    "chdir",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
 
 /// Split on unquoted whitespace, keeping `'…'`, `"…"` and `{{ … }}`/`{% … %}`/`{# … #}` whole.
 pub fn split_args(s: &str) -> Vec<String> {
@@ -111,24 +119,36 @@ mod tests {
 
     #[test]
     fn keeps_quotes_and_jinja_together() {
-        assert_eq!(split_args(r#"a=1 b="x y" c={{ foo | default('p q') }}"#), vec!["a=1", "b=\"x y\"", "c={{ foo | default('p q') }}"]);
+        assert_eq!(
+            split_args(r#"a=1 b="x y" c={{ foo | default('p q') }}"#),
+            vec!["a=1", "b=\"x y\"", "c={{ foo | default('p q') }}"]
+        );
     }
 
     #[test]
     fn parses_kv_with_quotes() {
         let m = parse_kv(r#"src=a.j2 dest="/tmp/b c" mode=0644"#, false);
-        assert_eq!(Value::Object(m), json!({"src": "a.j2", "dest": "/tmp/b c", "mode": "0644"}));
+        assert_eq!(
+            Value::Object(m),
+            json!({"src": "a.j2", "dest": "/tmp/b c", "mode": "0644"})
+        );
     }
 
     #[test]
     fn free_form_keeps_command_line() {
         let m = parse_kv("echo a=b chdir=/tmp creates=/x", true);
-        assert_eq!(Value::Object(m), json!({"chdir": "/tmp", "creates": "/x", "_raw_params": "echo a=b"}));
+        assert_eq!(
+            Value::Object(m),
+            json!({"chdir": "/tmp", "creates": "/x", "_raw_params": "echo a=b"})
+        );
     }
 
     #[test]
     fn words_without_equals_are_raw() {
         let m = parse_kv("msg=hello world", false);
-        assert_eq!(Value::Object(m), json!({"msg": "hello", "_raw_params": "world"}));
+        assert_eq!(
+            Value::Object(m),
+            json!({"msg": "hello", "_raw_params": "world"})
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::diagnostic::{nearest, Error, Result, Span};
+use crate::diagnostic::{Error, Result, Span, nearest};
 use crate::modules;
 use crate::template::Templar;
 use crate::value::{Map, Value};
@@ -35,15 +35,26 @@ pub struct TaskFileCtx {
 
 impl Loader {
     pub fn new(roles_path: Vec<PathBuf>) -> Loader {
-        Loader { roles_path, cache: Mutex::new(HashMap::new()) }
+        Loader {
+            roles_path,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     fn parse(&self, path: &Path) -> Result<Option<Node>> {
-        if let Some(node) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        if let Some(node) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
             return Ok(node.clone());
         }
         let node = yaml::load_file(path)?;
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), node.clone());
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), node.clone());
         Ok(node)
     }
 
@@ -51,41 +62,75 @@ impl Loader {
     pub fn load_playbook(&self, path: &Path) -> Result<Playbook> {
         let mut plays = Vec::new();
         self.load_playbook_into(path, &mut plays, 0)?;
-        Ok(Playbook { path: path.to_path_buf(), plays })
+        Ok(Playbook {
+            path: path.to_path_buf(),
+            plays,
+        })
     }
 
     fn load_playbook_into(&self, path: &Path, plays: &mut Vec<Play>, depth: usize) -> Result<()> {
         if depth > 32 {
-            return Err(Error::parse(format!("import_playbook nested too deeply at {}", path.display())));
+            return Err(Error::parse(format!(
+                "import_playbook nested too deeply at {}",
+                path.display()
+            )));
         }
         if !path.is_file() {
-            return Err(Error::new(crate::diagnostic::ErrorKind::Options, format!("the playbook: {} could not be found", path.display())));
+            return Err(Error::other(format!(
+                "the playbook: {} could not be found",
+                path.display()
+            )));
         }
         let file = Arc::new(path.to_path_buf());
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let Some(root) = self.parse(path)? else {
-            return Err(Error::parse(format!("Empty playbook, nothing to do: {}", path.display())).at(Span::new(file, 1, 1)));
+            return Err(
+                Error::parse(format!("Empty playbook, nothing to do: {}", path.display()))
+                    .at(Span::new(file, 1, 1)),
+            );
         };
         let Some(items) = root.as_seq() else {
-            return Err(Error::parse(format!("A playbook must be a list of plays, got a {} instead", root.type_name()))
-                .at(root.span.clone())
-                .with_hint("start each play with '- hosts: ...'"));
+            return Err(Error::parse(format!(
+                "A playbook must be a list of plays, got a {} instead",
+                root.type_name()
+            ))
+            .at(root.span.clone())
+            .with_hint("start each play with '- hosts: ...'"));
         };
         if items.is_empty() {
-            return Err(Error::parse(format!("Empty playbook, nothing to do: {}", path.display())).at(root.span.clone()));
+            return Err(
+                Error::parse(format!("Empty playbook, nothing to do: {}", path.display()))
+                    .at(root.span.clone()),
+            );
         }
         for item in items {
             if item.as_map().is_none() {
-                return Err(Error::parse(format!("A play must be a mapping, got a {}", item.type_name())).at(item.span.clone()));
+                return Err(Error::parse(format!(
+                    "A play must be a mapping, got a {}",
+                    item.type_name()
+                ))
+                .at(item.span.clone()));
             }
-            if let Some(target) = item.get("import_playbook").or_else(|| item.get("ansible.builtin.import_playbook")) {
-                let name = target.as_str().ok_or_else(|| Error::parse("import_playbook needs a file name").at(target.span.clone()))?;
+            if let Some(target) = item
+                .get("import_playbook")
+                .or_else(|| item.get("ansible.builtin.import_playbook"))
+            {
+                let name = target.as_str().ok_or_else(|| {
+                    Error::parse("import_playbook needs a file name").at(target.span.clone())
+                })?;
                 if Templar::is_template(name) {
-                    return Err(Error::parse("a templated import_playbook file name is not supported").at(target.span.clone()));
+                    return Err(Error::parse(
+                        "a templated import_playbook file name is not supported",
+                    )
+                    .at(target.span.clone()));
                 }
                 let mut imported = Vec::new();
-                self.load_playbook_into(&dir.join(name), &mut imported, depth + 1).map_err(|e| e.or_at(Some(&target.span)))?;
-                let wrapper = parse_keywords(item, &["import_playbook", "ansible.builtin.import_playbook"])?;
+                self.load_playbook_into(&dir.join(name), &mut imported, depth + 1)
+                    .map_err(|e| e.or_at(Some(&target.span)))?;
+                let wrapper = parse_keywords(
+                    item,
+                    &["import_playbook", "ansible.builtin.import_playbook"],
+                )?;
                 for mut play in imported {
                     play.keywords = inherit(&wrapper, play.keywords);
                     plays.push(play);
@@ -102,7 +147,8 @@ impl Loader {
             let key = k.key_string();
             if !keywords::is_play_keyword(&key) {
                 let known = keywords::COMMON.iter().chain(keywords::PLAY).copied();
-                let mut err = Error::parse(format!("'{key}' is not a valid attribute for a Play")).at(k.span.clone());
+                let mut err = Error::parse(format!("'{key}' is not a valid attribute for a Play"))
+                    .at(k.span.clone());
                 if let Some(near) = nearest(&key, known) {
                     err = err.with_hint(format!("did you mean '{near}'?"));
                 } else if actions::is_known(&key) {
@@ -112,24 +158,48 @@ impl Loader {
             }
         }
         let hosts = node.get("hosts").ok_or_else(|| {
-            Error::parse("the field 'hosts' is required but was not set").at(node.span.clone()).with_hint("add 'hosts: all' (or a group name) to the play")
+            Error::parse("the field 'hosts' is required but was not set")
+                .at(node.span.clone())
+                .with_hint("add 'hosts: all' (or a group name) to the play")
         })?;
-        let ctx = TaskFileCtx { play_dir: dir.to_path_buf(), role: None };
+        let ctx = TaskFileCtx {
+            play_dir: dir.to_path_buf(),
+            role: None,
+        };
         let mut roles_seen: Vec<(PathBuf, Map)> = Vec::new();
         let mut public_roles = Vec::new();
         let mut role_handlers = Vec::new();
         let mut roles = Vec::new();
         if let Some(list) = node.get("roles").filter(|n| !n.is_null()) {
-            let items = list.as_seq().ok_or_else(|| Error::parse("'roles' must be a list").at(list.span.clone()))?;
+            let items = list
+                .as_seq()
+                .ok_or_else(|| Error::parse("'roles' must be a list").at(list.span.clone()))?;
             for entry in items {
-                if let Some(block) = self.role_entry(entry, &ctx, &mut roles_seen, &mut public_roles, &mut role_handlers)? {
+                if let Some(block) = self.role_entry(
+                    entry,
+                    &ctx,
+                    &mut roles_seen,
+                    &mut public_roles,
+                    &mut role_handlers,
+                )? {
                     roles.push(block);
                 }
             }
         }
-        let section = |name: &str, public_roles: &mut Vec<Arc<RoleUse>>, role_handlers: &mut Vec<TaskNode>| -> Result<Vec<TaskNode>> {
+        let section = |name: &str,
+                       public_roles: &mut Vec<Arc<RoleUse>>,
+                       role_handlers: &mut Vec<TaskNode>|
+         -> Result<Vec<TaskNode>> {
             match node.get(name).filter(|n| !n.is_null()) {
-                Some(list) => self.parse_task_list(list, file, &ctx, &mut PlayCollect { public_roles, role_handlers }),
+                Some(list) => self.parse_task_list(
+                    list,
+                    file,
+                    &ctx,
+                    &mut PlayCollect {
+                        public_roles,
+                        role_handlers,
+                    },
+                ),
                 None => Ok(Vec::new()),
             }
         };
@@ -148,7 +218,9 @@ impl Loader {
         let keywords = parse_keywords(node, &[])?;
         let opt = |k: &str| node.get(k).filter(|n| !n.is_null()).map(Node::to_value);
         Ok(Play {
-            name: node.get("name").map(|n| crate::value::to_display_string(&n.to_value())),
+            name: node
+                .get("name")
+                .map(|n| crate::value::to_display_string(&n.to_value())),
             hosts: hosts.to_value(),
             span: node.span.clone(),
             keywords,
@@ -183,24 +255,57 @@ impl Loader {
         let (name_node, kw, params) = match &entry.kind {
             NodeKind::Scalar(_) => (entry, Keywords::default(), Map::new()),
             NodeKind::Map(pairs) => {
-                let name_node = entry.get("role").or_else(|| entry.get("name")).ok_or_else(|| {
-                    Error::parse("a role entry needs 'role: NAME'").at(entry.span.clone())
-                })?;
+                let name_node =
+                    entry
+                        .get("role")
+                        .or_else(|| entry.get("name"))
+                        .ok_or_else(|| {
+                            Error::parse("a role entry needs 'role: NAME'").at(entry.span.clone())
+                        })?;
                 let mut params = Map::new();
                 for (k, v) in pairs {
                     let key = k.key_string();
-                    if !keywords::COMMON.contains(&key.as_str()) && !keywords::ROLE.contains(&key.as_str()) {
+                    if !keywords::COMMON.contains(&key.as_str())
+                        && !keywords::ROLE.contains(&key.as_str())
+                    {
                         params.insert(key, v.to_value());
                     }
                 }
-                let kw = parse_keywords(entry, &params.keys().map(String::as_str).chain(["role"]).collect::<Vec<_>>())?;
+                let kw = parse_keywords(
+                    entry,
+                    &params
+                        .keys()
+                        .map(String::as_str)
+                        .chain(["role"])
+                        .collect::<Vec<_>>(),
+                )?;
                 (name_node, kw, params)
             }
-            NodeKind::Seq(_) => return Err(Error::parse("a role entry must be a name or a mapping").at(entry.span.clone())),
+            NodeKind::Seq(_) => {
+                return Err(
+                    Error::parse("a role entry must be a name or a mapping").at(entry.span.clone())
+                );
+            }
         };
-        let name = name_node.as_str().map(str::to_string).unwrap_or_else(|| name_node.key_string());
-        let mut collect = PlayCollect { public_roles, role_handlers: handlers };
-        self.role_block(&name, &name_node.span, params, kw, ctx, seen, &mut collect, true, &RoleFiles::default())
+        let name = name_node
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| name_node.key_string());
+        let mut collect = PlayCollect {
+            public_roles,
+            role_handlers: handlers,
+        };
+        self.role_block(
+            &name,
+            &name_node.span,
+            params,
+            kw,
+            ctx,
+            seen,
+            &mut collect,
+            true,
+            &RoleFiles::default(),
+        )
     }
 
     /// Resolve a role name to its directory, as Ansible searches.
@@ -250,13 +355,22 @@ impl Loader {
     ) -> Result<Option<TaskNode>> {
         let path = self.find_role(name, ctx, span)?;
         let meta = self.role_file(&path, "meta", "main")?;
-        let allow_duplicates = meta.as_ref().and_then(|m| m.get("allow_duplicates")).and_then(|n| crate::value::to_bool(&n.to_value())).unwrap_or(false);
+        let allow_duplicates = meta
+            .as_ref()
+            .and_then(|m| m.get("allow_duplicates"))
+            .and_then(|n| crate::value::to_bool(&n.to_value()))
+            .unwrap_or(false);
         if !allow_duplicates && seen.iter().any(|(p, pr)| *p == path && *pr == params) {
             return Ok(None);
         }
         seen.push((path.clone(), params.clone()));
-        let defaults = self.role_vars_file(&path, "defaults", files.defaults_from.as_deref().unwrap_or("main"))?;
-        let vars = self.role_vars_file(&path, "vars", files.vars_from.as_deref().unwrap_or("main"))?;
+        let defaults = self.role_vars_file(
+            &path,
+            "defaults",
+            files.defaults_from.as_deref().unwrap_or("main"),
+        )?;
+        let vars =
+            self.role_vars_file(&path, "vars", files.vars_from.as_deref().unwrap_or("main"))?;
 
         // Dependencies run first, each as its own role.
         let mut children = Vec::new();
@@ -270,14 +384,25 @@ impl Loader {
             vars_chain: Map::new(),
             public,
         });
-        if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")).filter(|n| !n.is_null()) {
-            let items = deps.as_seq().ok_or_else(|| Error::parse("'dependencies' must be a list").at(deps.span.clone()))?;
-            let dep_ctx = TaskFileCtx { play_dir: ctx.play_dir.clone(), role: Some(dep_ctx_role.clone()) };
+        if let Some(deps) = meta
+            .as_ref()
+            .and_then(|m| m.get("dependencies"))
+            .filter(|n| !n.is_null())
+        {
+            let items = deps.as_seq().ok_or_else(|| {
+                Error::parse("'dependencies' must be a list").at(deps.span.clone())
+            })?;
+            let dep_ctx = TaskFileCtx {
+                play_dir: ctx.play_dir.clone(),
+                role: Some(dep_ctx_role.clone()),
+            };
             for dep in items {
                 let (dep_name_node, dep_kw, dep_params) = match &dep.kind {
                     NodeKind::Scalar(_) => (dep, Keywords::default(), Map::new()),
                     _ => {
-                        let n = dep.get("role").or_else(|| dep.get("name")).ok_or_else(|| Error::parse("a dependency needs 'role: NAME'").at(dep.span.clone()))?;
+                        let n = dep.get("role").or_else(|| dep.get("name")).ok_or_else(|| {
+                            Error::parse("a dependency needs 'role: NAME'").at(dep.span.clone())
+                        })?;
                         let mut p = Map::new();
                         for (k, v) in dep.as_map().unwrap_or_default() {
                             let key = k.key_string();
@@ -285,12 +410,31 @@ impl Loader {
                                 p.insert(key, v.to_value());
                             }
                         }
-                        let kw = parse_keywords(dep, &p.keys().map(String::as_str).chain(["role"]).collect::<Vec<_>>())?;
+                        let kw = parse_keywords(
+                            dep,
+                            &p.keys()
+                                .map(String::as_str)
+                                .chain(["role"])
+                                .collect::<Vec<_>>(),
+                        )?;
                         (n, kw, p)
                     }
                 };
-                let dep_name = dep_name_node.as_str().map(str::to_string).unwrap_or_else(|| dep_name_node.key_string());
-                if let Some(block) = self.role_block(&dep_name, &dep_name_node.span, dep_params, dep_kw, &dep_ctx, seen, collect, public, &RoleFiles::default())? {
+                let dep_name = dep_name_node
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| dep_name_node.key_string());
+                if let Some(block) = self.role_block(
+                    &dep_name,
+                    &dep_name_node.span,
+                    dep_params,
+                    dep_kw,
+                    &dep_ctx,
+                    seen,
+                    collect,
+                    public,
+                    &RoleFiles::default(),
+                )? {
                     if let TaskNode::Block(b) = &block {
                         if let Some(r) = &b.role {
                             deps_defaults.extend(r.defaults_chain.clone());
@@ -305,11 +449,21 @@ impl Loader {
         defaults_chain.extend(defaults);
         let mut vars_chain = deps_vars;
         vars_chain.extend(vars);
-        let role = Arc::new(RoleUse { name: name.to_string(), path: path.clone(), params, defaults_chain, vars_chain, public });
+        let role = Arc::new(RoleUse {
+            name: name.to_string(),
+            path: path.clone(),
+            params,
+            defaults_chain,
+            vars_chain,
+            public,
+        });
         if public {
             collect.public_roles.push(role.clone());
         }
-        let role_ctx = TaskFileCtx { play_dir: ctx.play_dir.clone(), role: Some(role.clone()) };
+        let role_ctx = TaskFileCtx {
+            play_dir: ctx.play_dir.clone(),
+            role: Some(role.clone()),
+        };
         let tasks_name = files.tasks_from.as_deref().unwrap_or("main");
         if let Some((tasks_path, node)) = self.role_file_with_path(&path, "tasks", tasks_name)? {
             if files.tasks_from.is_some() || !node.is_null() {
@@ -317,12 +471,25 @@ impl Loader {
                 children.extend(self.parse_task_list(&node, &file, &role_ctx, collect)?);
             }
         } else if files.tasks_from.is_some() {
-            return Err(Error::parse(format!("could not find tasks file '{tasks_name}' in role '{name}'")).at(span.clone()));
+            return Err(Error::parse(format!(
+                "could not find tasks file '{tasks_name}' in role '{name}'"
+            ))
+            .at(span.clone()));
         }
         let handlers_name = files.handlers_from.as_deref().unwrap_or("main");
-        if let Some((handlers_path, node)) = self.role_file_with_path(&path, "handlers", handlers_name)? {
+        if let Some((handlers_path, node)) =
+            self.role_file_with_path(&path, "handlers", handlers_name)?
+        {
             let file = Arc::new(handlers_path);
-            let handler_tasks = self.parse_task_list(&node, &file, &role_ctx, &mut PlayCollect { public_roles: &mut Vec::new(), role_handlers: &mut Vec::new() })?;
+            let handler_tasks = self.parse_task_list(
+                &node,
+                &file,
+                &role_ctx,
+                &mut PlayCollect {
+                    public_roles: &mut Vec::new(),
+                    role_handlers: &mut Vec::new(),
+                },
+            )?;
             if !handler_tasks.is_empty() {
                 collect.role_handlers.push(TaskNode::Block(Arc::new(Block {
                     name: None,
@@ -346,18 +513,33 @@ impl Loader {
         }))))
     }
 
-    fn role_file_with_path(&self, role: &Path, sub: &str, name: &str) -> Result<Option<(PathBuf, Node)>> {
+    fn role_file_with_path(
+        &self,
+        role: &Path,
+        sub: &str,
+        name: &str,
+    ) -> Result<Option<(PathBuf, Node)>> {
         let dir = role.join(sub);
         let candidates = if Path::new(name).extension().is_some() {
             vec![dir.join(name)]
         } else {
-            ["", ".yml", ".yaml", ".json"].iter().map(|ext| dir.join(format!("{name}{ext}"))).collect()
+            ["", ".yml", ".yaml", ".json"]
+                .iter()
+                .map(|ext| dir.join(format!("{name}{ext}")))
+                .collect()
         };
         for path in candidates {
             if path.is_file() {
                 let node = self.parse(&path)?;
                 let span = Span::new(Arc::new(path.clone()), 1, 1);
-                return Ok(Some((path, node.unwrap_or(Node { kind: NodeKind::Scalar(Value::Null), span, tag: None }))));
+                return Ok(Some((
+                    path,
+                    node.unwrap_or(Node {
+                        kind: NodeKind::Scalar(Value::Null),
+                        span,
+                        tag: None,
+                    }),
+                )));
             }
         }
         Ok(None)
@@ -373,7 +555,10 @@ impl Loader {
             Some(node) if node.is_null() => Ok(Map::new()),
             Some(node) => match node.to_value() {
                 Value::Object(m) => Ok(m),
-                _ => Err(Error::parse(format!("{sub}/{name} of a role must be a mapping of variables")).at(node.span.clone())),
+                _ => Err(Error::parse(format!(
+                    "{sub}/{name} of a role must be a mapping of variables"
+                ))
+                .at(node.span.clone())),
             },
         }
     }
@@ -383,30 +568,74 @@ impl Loader {
         let file = Arc::new(path.to_path_buf());
         match self.parse(path)? {
             None => Ok(Vec::new()),
-            Some(node) => self.parse_task_list(&node, &file, ctx, &mut PlayCollect { public_roles: &mut Vec::new(), role_handlers: &mut Vec::new() }),
+            Some(node) => self.parse_task_list(
+                &node,
+                &file,
+                ctx,
+                &mut PlayCollect {
+                    public_roles: &mut Vec::new(),
+                    role_handlers: &mut Vec::new(),
+                },
+            ),
         }
     }
 
     /// Load a role for `include_role` at run time: its block, with handlers returned beside it.
-    pub fn load_role_dynamic(&self, name: &str, span: &Span, params: Map, ctx: &TaskFileCtx, files: &RoleFiles, public: bool) -> Result<(Option<TaskNode>, Vec<TaskNode>, Vec<Arc<RoleUse>>)> {
+    pub fn load_role_dynamic(
+        &self,
+        name: &str,
+        span: &Span,
+        params: Map,
+        ctx: &TaskFileCtx,
+        files: &RoleFiles,
+        public: bool,
+    ) -> Result<(Option<TaskNode>, Vec<TaskNode>, Vec<Arc<RoleUse>>)> {
         let mut handlers = Vec::new();
         let mut public_roles = Vec::new();
-        let mut collect = PlayCollect { public_roles: &mut public_roles, role_handlers: &mut handlers };
-        let block = self.role_block(name, span, params, Keywords::default(), ctx, &mut Vec::new(), &mut collect, public, files)?;
+        let mut collect = PlayCollect {
+            public_roles: &mut public_roles,
+            role_handlers: &mut handlers,
+        };
+        let block = self.role_block(
+            name,
+            span,
+            params,
+            Keywords::default(),
+            ctx,
+            &mut Vec::new(),
+            &mut collect,
+            public,
+            files,
+        )?;
         Ok((block, handlers, public_roles))
     }
 
-    fn parse_task_list(&self, node: &Node, file: &Arc<PathBuf>, ctx: &TaskFileCtx, collect: &mut PlayCollect<'_>) -> Result<Vec<TaskNode>> {
+    fn parse_task_list(
+        &self,
+        node: &Node,
+        file: &Arc<PathBuf>,
+        ctx: &TaskFileCtx,
+        collect: &mut PlayCollect<'_>,
+    ) -> Result<Vec<TaskNode>> {
         if node.is_null() {
             return Ok(Vec::new());
         }
         let items = node.as_seq().ok_or_else(|| {
-            Error::parse(format!("a list of tasks was expected, got a {}", node.type_name())).at(node.span.clone()).with_hint("each task starts with '- '")
+            Error::parse(format!(
+                "a list of tasks was expected, got a {}",
+                node.type_name()
+            ))
+            .at(node.span.clone())
+            .with_hint("each task starts with '- '")
         })?;
         let mut out = Vec::new();
         for item in items {
             if item.as_map().is_none() {
-                return Err(Error::parse(format!("a task must be a mapping, got a {}", item.type_name())).at(item.span.clone()));
+                return Err(Error::parse(format!(
+                    "a task must be a mapping, got a {}",
+                    item.type_name()
+                ))
+                .at(item.span.clone()));
             }
             if item.get("block").is_some() {
                 out.push(self.parse_block(item, file, ctx, collect)?);
@@ -417,12 +646,22 @@ impl Loader {
         Ok(out)
     }
 
-    fn parse_block(&self, node: &Node, file: &Arc<PathBuf>, ctx: &TaskFileCtx, collect: &mut PlayCollect<'_>) -> Result<TaskNode> {
+    fn parse_block(
+        &self,
+        node: &Node,
+        file: &Arc<PathBuf>,
+        ctx: &TaskFileCtx,
+        collect: &mut PlayCollect<'_>,
+    ) -> Result<TaskNode> {
         for (k, _) in node.as_map().unwrap_or_default() {
             let key = k.key_string();
             if !keywords::is_block_keyword(&key) {
-                let mut err = Error::parse(format!("'{key}' is not a valid attribute for a Block")).at(k.span.clone());
-                if let Some(near) = nearest(&key, keywords::COMMON.iter().chain(keywords::BLOCK).copied()) {
+                let mut err = Error::parse(format!("'{key}' is not a valid attribute for a Block"))
+                    .at(k.span.clone());
+                if let Some(near) = nearest(
+                    &key,
+                    keywords::COMMON.iter().chain(keywords::BLOCK).copied(),
+                ) {
                     err = err.with_hint(format!("did you mean '{near}'?"));
                 }
                 return Err(err);
@@ -433,7 +672,10 @@ impl Loader {
             None => Ok(Vec::new()),
         };
         Ok(TaskNode::Block(Arc::new(Block {
-            name: node.get("name").and_then(|n| n.as_str()).map(str::to_string),
+            name: node
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
             block: list("block", collect)?,
             rescue: list("rescue", collect)?,
             always: list("always", collect)?,
@@ -445,7 +687,13 @@ impl Loader {
 
     /// One task. Static imports (`import_tasks`, `import_role`) expand here into a
     /// block that carries the import's keywords.
-    fn parse_task(&self, node: &Node, file: &Arc<PathBuf>, ctx: &TaskFileCtx, collect: &mut PlayCollect<'_>) -> Result<Vec<TaskNode>> {
+    fn parse_task(
+        &self,
+        node: &Node,
+        file: &Arc<PathBuf>,
+        ctx: &TaskFileCtx,
+        collect: &mut PlayCollect<'_>,
+    ) -> Result<Vec<TaskNode>> {
         let task = parse_task_node(node, file)?;
         match task.action.as_str() {
             "import_tasks" => {
@@ -453,21 +701,43 @@ impl Loader {
                 let path = resolve_task_file(&name, file, ctx).ok_or_else(|| {
                     Error::parse(format!("could not find or access '{name}'")).at(task.span.clone()).with_hint("paths are relative to the including file, the role's tasks/ directory, or the playbook")
                 })?;
-                let tasks = self.load_task_file_collect(&path, ctx, collect).map_err(|e| e.or_at(Some(&task.span)))?;
+                let tasks = self
+                    .load_task_file_collect(&path, ctx, collect)
+                    .map_err(|e| e.or_at(Some(&task.span)))?;
                 Ok(vec![import_block(&task, tasks, None)])
             }
             "import_role" => {
                 let (name, files) = role_args(&task)?;
                 let mut seen = Vec::new();
-                let block = self.role_block(&name, &task.span, Map::new(), Keywords::default(), ctx, &mut seen, collect, true, &files)?;
-                Ok(block.map(|b| vec![import_block(&task, vec![b], None)]).unwrap_or_default())
+                let block = self.role_block(
+                    &name,
+                    &task.span,
+                    Map::new(),
+                    Keywords::default(),
+                    ctx,
+                    &mut seen,
+                    collect,
+                    true,
+                    &files,
+                )?;
+                Ok(block
+                    .map(|b| vec![import_block(&task, vec![b], None)])
+                    .unwrap_or_default())
             }
-            "include" => Err(Error::parse("'include' was removed from Ansible; use 'include_tasks' or 'import_tasks'").at(task.span.clone())),
+            "include" => Err(Error::parse(
+                "'include' was removed from Ansible; use 'include_tasks' or 'import_tasks'",
+            )
+            .at(task.span.clone())),
             _ => Ok(vec![TaskNode::Task(Arc::new(task))]),
         }
     }
 
-    fn load_task_file_collect(&self, path: &Path, ctx: &TaskFileCtx, collect: &mut PlayCollect<'_>) -> Result<Vec<TaskNode>> {
+    fn load_task_file_collect(
+        &self,
+        path: &Path,
+        ctx: &TaskFileCtx,
+        collect: &mut PlayCollect<'_>,
+    ) -> Result<Vec<TaskNode>> {
         let file = Arc::new(path.to_path_buf());
         match self.parse(path)? {
             None => Ok(Vec::new()),
@@ -494,8 +764,18 @@ pub struct RoleFiles {
 /// The role name and file options of an `import_role`/`include_role` task.
 pub fn role_args(task: &Task) -> Result<(String, RoleFiles)> {
     let get = |k: &str| task.args.get(k).map(crate::value::to_display_string);
-    let name = get("name").or_else(|| get("role")).ok_or_else(|| Error::parse(format!("'{}' needs 'name:'", task.action)).at(task.span.clone()))?;
-    Ok((name, RoleFiles { tasks_from: get("tasks_from"), vars_from: get("vars_from"), defaults_from: get("defaults_from"), handlers_from: get("handlers_from") }))
+    let name = get("name").or_else(|| get("role")).ok_or_else(|| {
+        Error::parse(format!("'{}' needs 'name:'", task.action)).at(task.span.clone())
+    })?;
+    Ok((
+        name,
+        RoleFiles {
+            tasks_from: get("tasks_from"),
+            vars_from: get("vars_from"),
+            defaults_from: get("defaults_from"),
+            handlers_from: get("handlers_from"),
+        },
+    ))
 }
 
 /// The file an `import_tasks`/`include_tasks` names (free-form or `file:`).
@@ -504,7 +784,9 @@ pub fn import_target(task: &Task) -> Result<String> {
         .get("_raw_params")
         .or_else(|| task.args.get("file"))
         .map(crate::value::to_display_string)
-        .ok_or_else(|| Error::parse(format!("'{}' needs a file name", task.action)).at(task.span.clone()))
+        .ok_or_else(|| {
+            Error::parse(format!("'{}' needs a file name", task.action)).at(task.span.clone())
+        })
 }
 
 /// Resolve a task file named by an include: beside the including file, in the role's
@@ -531,11 +813,31 @@ fn import_block(task: &Task, children: Vec<TaskNode>, role: Option<Arc<RoleUse>>
     let mut kw = task.keywords.clone();
     // Parameters given to an import are variables of the imported tasks.
     for (k, v) in &task.args {
-        if !matches!(k.as_str(), "_raw_params" | "file" | "name" | "tasks_from" | "vars_from" | "defaults_from" | "handlers_from" | "allow_duplicates" | "public" | "rolespec_validate") {
+        if !matches!(
+            k.as_str(),
+            "_raw_params"
+                | "file"
+                | "name"
+                | "tasks_from"
+                | "vars_from"
+                | "defaults_from"
+                | "handlers_from"
+                | "allow_duplicates"
+                | "public"
+                | "rolespec_validate"
+        ) {
             kw.vars.insert(k.clone(), v.clone());
         }
     }
-    TaskNode::Block(Arc::new(Block { name: None, block: children, rescue: Vec::new(), always: Vec::new(), keywords: kw, span: task.span.clone(), role }))
+    TaskNode::Block(Arc::new(Block {
+        name: None,
+        block: children,
+        rescue: Vec::new(),
+        always: Vec::new(),
+        keywords: kw,
+        span: task.span.clone(),
+        role,
+    }))
 }
 
 /// The keywords of play/block/role entries; `skip` names keys handled elsewhere.
@@ -561,7 +863,13 @@ fn set_keyword(kw: &mut Keywords, key: &str, v: &Node) -> Result<bool> {
             kw.vars = match value {
                 Value::Object(m) => m,
                 Value::Null => Map::new(),
-                _ => return Err(Error::parse(format!("'vars' must be a mapping, got a {}", v.type_name())).at(v.span.clone())),
+                _ => {
+                    return Err(Error::parse(format!(
+                        "'vars' must be a mapping, got a {}",
+                        v.type_name()
+                    ))
+                    .at(v.span.clone()));
+                }
             }
         }
         "become" => kw.become_ = Some(value),
@@ -613,7 +921,11 @@ fn as_list(v: Value) -> Vec<Value> {
 fn tag_list(v: &Value) -> Vec<String> {
     match v {
         Value::Array(items) => items.iter().flat_map(tag_list).collect(),
-        Value::String(s) => s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+        Value::String(s) => s
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
         Value::Null => Vec::new(),
         other => vec![crate::value::to_display_string(other)],
     }
@@ -657,7 +969,11 @@ pub fn parse_task_node(node: &Node, file: &Arc<PathBuf>) -> Result<Task> {
             "loop_control" => {
                 task.loop_control = match value {
                     Value::Object(m) => m,
-                    _ => return Err(Error::parse("'loop_control' must be a mapping").at(v.span.clone())),
+                    _ => {
+                        return Err(
+                            Error::parse("'loop_control' must be a mapping").at(v.span.clone())
+                        );
+                    }
                 }
             }
             "changed_when" => task.changed_when = as_list(value),
@@ -671,18 +987,24 @@ pub fn parse_task_node(node: &Node, file: &Arc<PathBuf>) -> Result<Task> {
                 Value::Object(m) => extra_args = m,
                 Value::Null => {}
                 Value::String(s) if Templar::is_template(&s) => {
-                    return Err(Error::parse("'args' given as a template is not supported; give a mapping").at(v.span.clone()));
+                    return Err(Error::parse(
+                        "'args' given as a template is not supported; give a mapping",
+                    )
+                    .at(v.span.clone()));
                 }
                 _ => return Err(Error::parse("'args' must be a mapping").at(v.span.clone())),
             },
-            "async" | "poll" | "collections" | "module_defaults" | "debugger" | "port" | "become_exe" => {}
+            "async" | "poll" | "collections" | "module_defaults" | "debugger" | "port"
+            | "become_exe" => {}
             "action" | "local_action" => {
                 if action.is_some() {
                     return Err(Error::parse("conflicting action statements").at(k.span.clone()));
                 }
                 action = Some((k, v));
             }
-            _ if key.starts_with("with_") => set_loop(&mut task, LoopSpec::With(key[5..].to_string(), value), k)?,
+            _ if key.starts_with("with_") => {
+                set_loop(&mut task, LoopSpec::With(key[5..].to_string(), value), k)?
+            }
             _ => unknown.push(k),
         }
     }
@@ -701,14 +1023,16 @@ pub fn parse_task_node(node: &Node, file: &Arc<PathBuf>) -> Result<Task> {
         let key = k.key_string();
         if module_key.is_some() || action.is_some() {
             let known = keywords::COMMON.iter().chain(keywords::TASK).copied();
-            let mut err = Error::parse(format!("'{key}' is not a valid attribute for a Task")).at(k.span.clone());
+            let mut err = Error::parse(format!("'{key}' is not a valid attribute for a Task"))
+                .at(k.span.clone());
             if let Some(near) = nearest(&key, known) {
                 err = err.with_hint(format!("did you mean '{near}'?"));
             }
             return Err(err);
         }
         let names = actions::all_names();
-        let mut err = Error::parse(format!("couldn't resolve module/action '{key}'")).at(k.span.clone());
+        let mut err =
+            Error::parse(format!("couldn't resolve module/action '{key}'")).at(k.span.clone());
         err = match nearest(&key, names.iter().copied()).or_else(|| nearest(&key, keywords::COMMON.iter().chain(keywords::TASK).copied())) {
             Some(near) => err.with_hint(format!("did you mean '{near}'?")),
             None => err.with_hint("this often indicates a misspelling or a module srplay does not provide (see `srplay --list-modules`)"),
@@ -737,7 +1061,9 @@ pub fn parse_task_node(node: &Node, file: &Arc<PathBuf>) -> Result<Task> {
             task.args = module_args(&task.action, v)?;
         }
         (None, None) => {
-            return Err(Error::parse("no module/action detected in task").at(node.span.clone()).with_hint("a task needs one module, e.g. 'debug: msg=hello'"));
+            return Err(Error::parse("no module/action detected in task")
+                .at(node.span.clone())
+                .with_hint("a task needs one module, e.g. 'debug: msg=hello'"));
         }
     }
     // `args:` is the base; inline arguments win.
@@ -760,7 +1086,10 @@ fn unknown_action(name: &str, span: &Span) -> Error {
 
 fn set_loop(task: &mut Task, spec: LoopSpec, at: &Node) -> Result<()> {
     if task.loop_.is_some() {
-        return Err(Error::parse("a task can have only one loop ('loop' or one 'with_*')").at(at.span.clone()));
+        return Err(
+            Error::parse("a task can have only one loop ('loop' or one 'with_*')")
+                .at(at.span.clone()),
+        );
     }
     task.loop_ = Some(spec);
     Ok(())
@@ -782,10 +1111,18 @@ fn module_args(action: &str, v: &Node) -> Result<Map> {
         Value::String(s) => parse_kv(&s, actions::takes_free_form(action)),
         other @ (Value::Bool(_) | Value::Number(_)) => {
             let mut m = Map::new();
-            m.insert("_raw_params".into(), Value::String(crate::value::to_display_string(&other)));
+            m.insert(
+                "_raw_params".into(),
+                Value::String(crate::value::to_display_string(&other)),
+            );
             m
         }
-        Value::Array(_) => return Err(Error::parse(format!("the arguments of '{action}' must be a mapping or k=v text, got a list")).at(v.span.clone())),
+        Value::Array(_) => {
+            return Err(Error::parse(format!(
+                "the arguments of '{action}' must be a mapping or k=v text, got a list"
+            ))
+            .at(v.span.clone()));
+        }
     })
 }
 
@@ -796,13 +1133,23 @@ fn split_action_value(v: &Node) -> Result<(String, Map)> {
             let s = s.trim();
             let (name, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
             let short = modules::short_name(name).to_string();
-            Ok((name.to_string(), parse_kv(rest, actions::takes_free_form(&short))))
+            Ok((
+                name.to_string(),
+                parse_kv(rest, actions::takes_free_form(&short)),
+            ))
         }
         Value::Object(mut m) => {
-            let name = m.remove("module").map(|n| crate::value::to_display_string(&n)).ok_or_else(|| Error::parse("'action' as a mapping needs 'module:'").at(v.span.clone()))?;
+            let name = m
+                .remove("module")
+                .map(|n| crate::value::to_display_string(&n))
+                .ok_or_else(|| {
+                    Error::parse("'action' as a mapping needs 'module:'").at(v.span.clone())
+                })?;
             Ok((name, m))
         }
-        _ => Err(Error::parse("'action' must be 'module k=v' text or a mapping").at(v.span.clone())),
+        _ => {
+            Err(Error::parse("'action' must be 'module k=v' text or a mapping").at(v.span.clone()))
+        }
     }
 }
 
@@ -810,10 +1157,21 @@ fn split_action_value(v: &Node) -> Result<(String, Map)> {
 /// Ansible finds an unsupported parameter only when the task runs on a host).
 fn check_params(task: &Task) -> Result<()> {
     if let Some(module) = modules::lookup(&task.action) {
-        let names = task.args.keys().map(String::as_str).filter(|k| !Templar::is_template(k));
-        module.spec().check_names(&task.action, names).map_err(|msg| Error::parse(msg).at(task.span.clone()))?;
+        let names = task
+            .args
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !Templar::is_template(k));
+        module
+            .spec()
+            .check_names(&task.action, names)
+            .map_err(|msg| Error::parse(msg).at(task.span.clone()))?;
         if task.args.contains_key("_raw_params") && !module.spec().free_form {
-            let raw = task.args.get("_raw_params").map(crate::value::to_display_string).unwrap_or_default();
+            let raw = task
+                .args
+                .get("_raw_params")
+                .map(crate::value::to_display_string)
+                .unwrap_or_default();
             return Err(Error::parse(format!("module '{}' does not take free-form text, got '{raw}'", task.action))
                 .at(task.span.clone())
                 .with_hint("give its parameters as k=v pairs or a mapping; quote values that contain spaces: msg=\"hello world\""));

@@ -8,4 +8,6 @@ pub mod kv;
 mod load;
 
 pub use ast::*;
-pub use load::{import_target, parse_task_node, resolve_task_file, role_args, Loader, RoleFiles, TaskFileCtx};
+pub use load::{
+    Loader, RoleFiles, TaskFileCtx, import_target, parse_task_node, resolve_task_file, role_args,
+};

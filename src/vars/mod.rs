@@ -97,7 +97,11 @@ impl VarSource for VarStack {
 pub fn facts_layer(facts: &Map) -> Map {
     let mut out = Map::new();
     for (k, v) in facts {
-        let name = if k.starts_with("ansible_") { k.clone() } else { format!("ansible_{k}") };
+        let name = if k.starts_with("ansible_") {
+            k.clone()
+        } else {
+            format!("ansible_{k}")
+        };
         out.insert(name, v.clone());
     }
     out.insert("ansible_facts".to_string(), Value::Object(facts.clone()));
@@ -126,7 +130,11 @@ mod tests {
 
     #[test]
     fn facts_are_injected_with_prefix() {
-        let f = facts_layer(json!({"hostname": "h1", "ansible_local": {}}).as_object().unwrap());
+        let f = facts_layer(
+            json!({"hostname": "h1", "ansible_local": {}})
+                .as_object()
+                .unwrap(),
+        );
         assert_eq!(f.get("ansible_hostname"), Some(&json!("h1")));
         assert_eq!(f.get("ansible_local"), Some(&json!({})));
         assert_eq!(f["ansible_facts"]["hostname"], json!("h1"));

@@ -1,0 +1,130 @@
+//! The command line, as ansible-playbook's: the same options, the same meanings.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser};
+
+/// Run Ansible playbooks natively: the same playbooks, inventories and options as
+/// ansible-playbook, from one binary, with no Python on the targets.
+#[derive(Parser, Debug, Default)]
+#[command(name = "srplay", version = version_line(), about, max_term_width = 100)]
+pub struct Cli {
+    /// Playbook(s) to run, in order.
+    #[arg(value_name = "PLAYBOOK", required = true)]
+    pub playbooks: Vec<PathBuf>,
+
+    /// Inventory: a file, a directory, or a comma-separated host list ("h1,h2,").
+    #[arg(short = 'i', long = "inventory", visible_alias = "inventory-file", value_name = "INVENTORY", action = ArgAction::Append)]
+    pub inventory: Vec<String>,
+
+    /// Extra variables: key=value pairs, YAML/JSON, or @file (highest precedence).
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS", action = ArgAction::Append)]
+    pub extra_vars: Vec<String>,
+
+    /// Limit the run to hosts matching this pattern (or @file).
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Option<String>,
+
+    /// Only run tasks and plays tagged with these.
+    #[arg(short = 't', long = "tags", value_name = "TAGS", action = ArgAction::Append)]
+    pub tags: Vec<String>,
+
+    /// Skip tasks and plays tagged with these.
+    #[arg(long = "skip-tags", value_name = "SKIP_TAGS", action = ArgAction::Append)]
+    pub skip_tags: Vec<String>,
+
+    /// Don't change anything; predict what would change.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+
+    /// Show the differences in files and templates that change.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+
+    /// How many hosts to work on in parallel.
+    #[arg(short = 'f', long = "forks", value_name = "FORKS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub forks: Option<u32>,
+
+    /// Check the playbook's syntax and exit.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+
+    /// List the tasks that would run.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+
+    /// List the hosts each play would run on.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+
+    /// List all available tags.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+
+    /// Start the playbook at the task with this name.
+    #[arg(long = "start-at-task", value_name = "START_AT_TASK")]
+    pub start_at_task: Option<String>,
+
+    /// Run handlers even when a task fails.
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
+
+    /// Verbose output (-v shows results, -vvv more).
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Connect as this user.
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+
+    /// Run operations with become (privilege escalation).
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+
+    /// Become this user (default root).
+    #[arg(long = "become-user", value_name = "BECOME_USER")]
+    pub become_user: Option<String>,
+
+    /// Privilege escalation method (sudo, su).
+    #[arg(long = "become-method", value_name = "BECOME_METHOD")]
+    pub become_method: Option<String>,
+
+    /// Ask for the privilege escalation password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+
+    /// Ask for the connection password.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+
+    /// Use this file to authenticate the connection.
+    #[arg(
+        long = "private-key",
+        visible_alias = "key-file",
+        value_name = "PRIVATE_KEY_FILE"
+    )]
+    pub private_key: Option<String>,
+
+    /// Connection type to use (local, ssh).
+    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
+    pub connection: Option<String>,
+
+    /// Connection timeout in seconds.
+    #[arg(short = 'T', long = "timeout", value_name = "TIMEOUT")]
+    pub timeout: Option<u64>,
+
+    /// Flush the fact cache (accepted for compatibility; srplay keeps no fact cache).
+    #[arg(long = "flush-cache")]
+    pub flush_cache: bool,
+
+    /// Module search path (accepted for compatibility; srplay's modules are built in).
+    #[arg(short = 'M', long = "module-path", value_name = "MODULE_PATH")]
+    pub module_path: Option<String>,
+}
+
+fn version_line() -> &'static str {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (runs Ansible playbooks as ansible-core 2.19 does)"
+    )
+}
