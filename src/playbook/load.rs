@@ -333,7 +333,7 @@ impl Loader {
             }
         }
         let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
-        Err(Error::parse(format!("the role '{name}' was not found"))
+        Err(Error::other(format!("the role '{name}' was not found"))
             .at(span.clone())
             .with_hint(format!("searched: {}", list.join(", "))))
     }

@@ -1,0 +1,287 @@
+//! The `srplay` command end to end on the local connection: bad input gets a clear
+//! error with its location and Ansible's exit code, never a panic; and the basics of
+//! a run (output shape, exit codes, idempotency) hold.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A playbook run in a fresh directory: files, arguments, and what to expect.
+struct Case {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    dir: PathBuf,
+}
+
+impl Case {
+    fn new() -> Case {
+        let case = Case { dir: tempfile::tempdir().expect("temp dir"), args: Vec::new() };
+        case.file("inventory", "localhost ansible_connection=local\n")
+    }
+
+    fn file(self, name: &str, text: &str) -> Case {
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    fn playbook(self, text: &str) -> Case {
+        self.file("play.yml", text).args(&["play.yml", "-i", "inventory"])
+    }
+
+    fn args(mut self, args: &[&str]) -> Case {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    fn run(&self) -> Ran {
+        let out: Output = Command::new(env!("CARGO_BIN_EXE_srplay"))
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("ANSIBLE_CONFIG")
+            .output()
+            .expect("srplay runs");
+        let ran = Ran {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: self.dir.path().to_path_buf(),
+        };
+        assert!(!ran.stderr.contains("panicked"), "srplay panicked:\n{}", ran.stderr);
+        ran
+    }
+}
+
+impl Ran {
+    fn code(&self, code: i32) -> &Ran {
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    fn stderr_has(&self, text: &str) -> &Ran {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
+        self
+    }
+
+    fn stdout_has(&self, text: &str) -> &Ran {
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}:\n{}", self.stdout);
+        self
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn recap_has(&self, line_part: &str) -> &Ran {
+        let recap = self.stdout.split("PLAY RECAP").nth(1).unwrap_or_default();
+        assert!(recap.contains(line_part), "recap lacks {line_part:?}:\n{}", self.stdout);
+        self
+    }
+}
+
+fn at(file: &str, line: usize) -> String {
+    format!("{file}:{line}:")
+}
+
+#[test]
+fn malformed_yaml_points_at_the_line() {
+    Case::new()
+        .playbook("- hosts: all\n  tasks:\n    - debug: msg=x\n  bad: [\n")
+        .run()
+        .code(4)
+        .stderr_has("malformed YAML")
+        .stderr_has("play.yml:5:");
+}
+
+#[test]
+fn unquoted_template_value_gets_a_quoting_hint() {
+    Case::new()
+        .playbook("- hosts: all\n  tasks:\n    - debug:\n        msg: {{ x }}\n")
+        .run()
+        .code(4)
+        .stderr_has(&at("play.yml", 4))
+        .stderr_has("must be quoted");
+}
+
+#[test]
+fn tab_indentation_is_refused() {
+    Case::new()
+        .playbook("- hosts: all\n  tasks:\n\t- debug: msg=x\n")
+        .run()
+        .code(4)
+        .stderr_has("tab character")
+        .stderr_has(&at("play.yml", 3));
+}
+
+#[test]
+fn unknown_module_names_the_nearest() {
+    Case::new()
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - debugg: msg=x\n")
+        .run()
+        .code(4)
+        .stderr_has("couldn't resolve module/action 'debugg'")
+        .stderr_has(&at("play.yml", 4))
+        .stderr_has("did you mean 'debug'");
+}
+
+#[test]
+fn unknown_task_keyword_names_the_nearest() {
+    Case::new()
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      whn: true\n")
+        .run()
+        .code(4)
+        .stderr_has("'whn' is not a valid attribute for a Task")
+        .stderr_has(&at("play.yml", 5))
+        .stderr_has("did you mean 'when'");
+}
+
+#[test]
+fn unknown_play_keyword() {
+    Case::new().playbook("- hosts: all\n  taks: []\n").run().code(4).stderr_has("'taks' is not a valid attribute for a Play").stderr_has("did you mean 'tasks'");
+}
+
+#[test]
+fn unknown_module_parameter_is_caught_before_running() {
+    Case::new()
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - copy: content=x dest=/tmp/x modee=0644\n")
+        .run()
+        .code(4)
+        .stderr_has("modee")
+        .stderr_has("did you mean 'mode'");
+}
+
+#[test]
+fn missing_role_lists_the_search_path() {
+    Case::new().playbook("- hosts: all\n  roles: [nope]\n").run().code(1).stderr_has("the role 'nope' was not found").stderr_has("roles/nope");
+}
+
+#[test]
+fn undefined_variable_in_a_task_fails_the_host() {
+    Case::new()
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg={{ nope }}\n    - debug: msg=after\n")
+        .run()
+        .code(2)
+        .stdout_has("fatal: [localhost]: FAILED!")
+        .stdout_has("'nope' is undefined")
+        .recap_has("failed=1");
+}
+
+#[test]
+fn undefined_variable_in_a_template_fails_the_host() {
+    let ran = Case::new()
+        .file("t.j2", "line {{ nope }}\n")
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - template: src=t.j2 dest={{ playbook_dir }}/out.txt\n")
+        .run();
+    ran.code(2).stdout_has("'nope' is undefined");
+    assert!(!ran.dir.join("out.txt").exists());
+}
+
+#[test]
+fn template_syntax_error_fails_the_host() {
+    Case::new()
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=\"{{ foo( }}\"\n")
+        .run()
+        .code(2)
+        .stdout_has("fatal: [localhost]: FAILED!");
+}
+
+#[test]
+fn bad_extra_vars() {
+    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-e", "{bad"]).run().code(4).stderr_has("invalid extra vars");
+    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-e", "@missing.yml"]).run().code(5).stderr_has("could not be found");
+}
+
+#[test]
+fn missing_playbook() {
+    Case::new().args(&["nope.yml"]).run().code(1).stderr_has("the playbook: ").stderr_has("could not be found");
+}
+
+#[test]
+fn empty_playbook() {
+    Case::new().playbook("# nothing here\n").run().code(4).stderr_has("Empty playbook");
+    Case::new().playbook("[]\n").run().code(4).stderr_has("Empty playbook");
+}
+
+#[test]
+fn playbook_that_is_not_a_list() {
+    Case::new().playbook("hosts: all\n").run().code(4).stderr_has("must be a list of plays").stderr_has(&at("play.yml", 1));
+}
+
+#[test]
+fn bad_option_is_a_usage_error() {
+    Case::new().args(&["--no-such-option", "x.yml"]).run().code(2);
+    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-f", "0"]).run().code(2);
+}
+
+#[test]
+fn limit_matching_nothing() {
+    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-l", "nosuchhost"]).run().code(1).stderr_has("no hosts to target");
+}
+
+#[test]
+fn unreachable_host_exits_4() {
+    Case::new()
+        .file("inventory", "localhost ansible_connection=local\nfar ansible_connection=ssh ansible_host=127.0.0.1\n")
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - ping:\n")
+        .run()
+        .code(4)
+        .stdout_has("fatal: [far]: UNREACHABLE!")
+        .stdout_has("ok: [localhost]")
+        .recap_has("unreachable=1");
+}
+
+#[test]
+fn second_run_reports_no_change() {
+    let case = Case::new()
+        .file("t.j2", "host={{ inventory_hostname }}\n")
+        .playbook(concat!(
+            "- hosts: all\n  gather_facts: no\n  tasks:\n",
+            "    - file: path={{ playbook_dir }}/d state=directory mode=0755\n",
+            "    - template: src=t.j2 dest={{ playbook_dir }}/d/t.conf\n",
+            "    - copy: content='a\\n' dest={{ playbook_dir }}/d/c.txt\n",
+            "    - lineinfile: path={{ playbook_dir }}/d/c.txt line=b\n",
+        ));
+    case.run().code(0).recap_has("changed=4");
+    let second = case.run();
+    second.code(0).recap_has("changed=0");
+    assert_eq!(second.file("d/t.conf"), "host=localhost\n");
+    assert_eq!(second.file("d/c.txt"), "a\nb\n");
+}
+
+#[test]
+fn failed_host_does_not_stop_the_others() {
+    Case::new()
+        .file("inventory", "a ansible_connection=local\nb ansible_connection=local\n")
+        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - fail: msg=boom\n      when: inventory_hostname == 'a'\n    - debug: msg=next\n")
+        .run()
+        .code(2)
+        .stdout_has("fatal: [a]: FAILED!")
+        .stdout_has("ok: [b] => {\n    \"msg\": \"next\"\n}");
+}
+
+#[test]
+fn list_tasks_and_tags() {
+    Case::new()
+        .file("roles/r1/tasks/main.yml", "- name: role task\n  debug: msg=r\n  tags: [rt]\n")
+        .playbook("- name: first\n  hosts: all\n  tags: [p]\n  roles: [r1]\n  tasks:\n    - debug: msg=x\n      tags: [b, a]\n")
+        .args(&["--list-tasks", "--list-tags"])
+        .run()
+        .code(0)
+        .stdout_has("  play #1 (all): first\tTAGS: [p]\n")
+        .stdout_has("      r1 : role task\tTAGS: [p, rt]\n")
+        .stdout_has("      debug\tTAGS: [a, b, p]\n")
+        .stdout_has("      TASK TAGS: [a, b, p, rt]\n");
+}
+
+#[test]
+fn syntax_check_prints_the_playbook() {
+    Case::new().playbook("- hosts: all\n  tasks:\n    - debug: msg=x\n").args(&["--syntax-check"]).run().code(0).stdout_has("\nplaybook: play.yml\n");
+}
+
