@@ -7,10 +7,31 @@
 //! - [`Templar::render_str`] / [`Templar::render_value`] / [`Templar::eval`] /
 //!   [`Templar::condition`] / [`Templar::render_file`].
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::modules::TemplateOptions;
 use crate::value::Value;
+
+mod context;
+mod convert;
+mod engine;
+mod environment;
+mod errors;
+mod file_header;
+mod filters;
+mod lookups;
+mod test_plugins;
+#[cfg(test)]
+mod tests;
+
+use context::RenderCtx;
+use convert::to_json;
+use engine::{Engine, FileSyntax};
+
+/// The value of `omit`: a module argument equal to it is dropped by the engine.
+pub const OMIT_PLACEHOLDER: &str = "__omit_place_holder__srplay";
 
 /// A read-only view of the variables visible to one template render.
 pub trait VarSource: Send + Sync {
@@ -41,7 +62,9 @@ impl std::fmt::Display for TemplateError {
 }
 
 /// The template engine, shared by every host and task of a run.
-pub struct Templar {}
+pub struct Templar {
+    engine: Arc<Engine>,
+}
 
 impl Default for Templar {
     fn default() -> Self {
@@ -51,7 +74,9 @@ impl Default for Templar {
 
 impl Templar {
     pub fn new() -> Templar {
-        Templar {}
+        Templar {
+            engine: Arc::new(Engine::new()),
+        }
     }
 
     /// Whether a string holds template syntax and needs rendering.
@@ -59,35 +84,138 @@ impl Templar {
         s.contains("{{") || s.contains("{%") || s.contains("{#")
     }
 
+    /// Runs `f` with a render context over `scope`; values leave it as data.
+    fn with_ctx<T>(
+        &self,
+        scope: &Scope<'_>,
+        f: impl FnOnce(&Arc<RenderCtx>) -> Result<T, TemplateError>,
+    ) -> Result<T, TemplateError> {
+        let guard = RenderCtx::enter(
+            self.engine.clone(),
+            scope.vars,
+            scope.search_paths,
+            HashMap::new(),
+        );
+        f(&guard.0)
+    }
+
     /// Render a string. A string that is exactly one `{{ expr }}` yields the
     /// expression's native value (a list stays a list), as Ansible does.
-    pub fn render_str(&self, s: &str, _scope: &Scope<'_>) -> Result<Value, TemplateError> {
-        Ok(Value::String(s.to_string()))
+    pub fn render_str(&self, s: &str, scope: &Scope<'_>) -> Result<Value, TemplateError> {
+        if !Templar::is_template(s) {
+            return Ok(Value::String(s.to_string()));
+        }
+        self.with_ctx(scope, |ctx| to_json(&self.engine.render_native(ctx, s)?))
     }
 
     /// Render every string inside a value (maps, lists), keeping its structure.
-    pub fn render_value(&self, v: &Value, _scope: &Scope<'_>) -> Result<Value, TemplateError> {
-        Ok(v.clone())
+    /// Dict keys are templated too, as Ansible does.
+    pub fn render_value(&self, v: &Value, scope: &Scope<'_>) -> Result<Value, TemplateError> {
+        self.with_ctx(scope, |ctx| self.render_in(ctx, v))
+    }
+
+    fn render_in(&self, ctx: &Arc<RenderCtx>, v: &Value) -> Result<Value, TemplateError> {
+        Ok(match v {
+            Value::String(s) if Templar::is_template(s) => {
+                to_json(&self.engine.render_native(ctx, s)?)?
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.render_in(ctx, i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = crate::value::Map::new();
+                for (k, item) in map {
+                    let key = if Templar::is_template(k) {
+                        self.engine.render_text(ctx, k)?
+                    } else {
+                        k.clone()
+                    };
+                    out.insert(key, self.render_in(ctx, item)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
     }
 
     /// Evaluate a bare expression (`var:` of debug, `loop:` items given bare).
-    pub fn eval(&self, _expr: &str, _scope: &Scope<'_>) -> Result<Value, TemplateError> {
-        Ok(Value::Null)
+    pub fn eval(&self, expr: &str, scope: &Scope<'_>) -> Result<Value, TemplateError> {
+        self.with_ctx(scope, |ctx| to_json(&self.engine.eval(ctx, expr)?))
     }
 
     /// Evaluate a conditional as `when:` does (bare expression, or a full template).
-    pub fn condition(&self, _expr: &str, _scope: &Scope<'_>) -> Result<bool, TemplateError> {
-        Ok(true)
+    ///
+    /// Ansible 2.19 insists on boolean results unless `ALLOW_BROKEN_CONDITIONALS`
+    /// is set; srplay takes the lenient road older playbooks rely on: Python
+    /// truthiness, and the strings `True`/`False` (any case) read as booleans.
+    pub fn condition(&self, expr: &str, scope: &Scope<'_>) -> Result<bool, TemplateError> {
+        let expr = expr.trim();
+        let value = if Templar::is_template(expr) {
+            self.render_str(expr, scope)?
+        } else {
+            self.eval(expr, scope)?
+        };
+        Ok(match &value {
+            Value::String(s) if s.eq_ignore_ascii_case("true") => true,
+            Value::String(s) if s.eq_ignore_ascii_case("false") => false,
+            other => crate::value::is_truthy(other),
+        })
     }
 
     /// Render a template file's text, honouring `#jinja2:` header overrides and `opts`.
     pub fn render_file(
         &self,
         source: &str,
-        _path: &Path,
-        _opts: &TemplateOptions,
-        _scope: &Scope<'_>,
+        path: &Path,
+        opts: &TemplateOptions,
+        scope: &Scope<'_>,
     ) -> Result<String, TemplateError> {
-        Ok(source.to_string())
+        let mut syntax = FileSyntax {
+            trim_blocks: opts.trim_blocks,
+            lstrip_blocks: opts.lstrip_blocks,
+            keep_trailing_newline: true,
+            variable: delimiters(
+                &opts.variable_start_string,
+                &opts.variable_end_string,
+                "{{",
+                "}}",
+            ),
+            block: delimiters(&opts.block_start_string, &opts.block_end_string, "{%", "%}"),
+        };
+        let mut newline = opts.newline_sequence.clone();
+        let body = file_header::apply(source, &mut syntax, &mut newline)?;
+        let mut include_dirs: Vec<PathBuf> = Vec::new();
+        for dir in scope.search_paths {
+            include_dirs.push(dir.join("templates"));
+            include_dirs.push(dir.clone());
+        }
+        let text = self.with_ctx(scope, |ctx| {
+            self.engine
+                .render_file(ctx, &syntax, path, body, include_dirs)
+        })?;
+        Ok(if newline != "\n" && !newline.is_empty() {
+            text.replace('\n', &newline)
+        } else {
+            text
+        })
     }
+}
+
+/// Custom delimiters if either side was given (the other keeps its default).
+fn delimiters(
+    start: &Option<String>,
+    end: &Option<String>,
+    default_start: &str,
+    default_end: &str,
+) -> Option<(String, String)> {
+    if start.is_none() && end.is_none() {
+        return None;
+    }
+    Some((
+        start.clone().unwrap_or_else(|| default_start.to_string()),
+        end.clone().unwrap_or_else(|| default_end.to_string()),
+    ))
 }

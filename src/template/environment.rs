@@ -1,0 +1,119 @@
+//! Builds a minijinja [`Environment`] configured as Ansible's Jinja2: strict
+//! undefined, Python-style display of values, Python string methods, and every
+//! filter, test and lookup function srplay implements.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::{Value as MjValue, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
+
+use super::convert::to_json;
+use super::engine::{FILE, NATIVE, TEXT};
+
+/// The value emitted by a native template, captured by the formatter.
+#[derive(Default)]
+pub(crate) struct NativeCapture(pub Option<MjValue>);
+
+thread_local! {
+    /// Directories `{% include %}`/`{% import %}` search while a file renders.
+    static INCLUDE_DIRS: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `dirs` as the include search path of this thread.
+pub(crate) fn with_include_dirs<T>(dirs: Vec<PathBuf>, f: impl FnOnce() -> T) -> T {
+    let previous = INCLUDE_DIRS.with(|d| std::mem::replace(&mut *d.borrow_mut(), dirs));
+    let result = f();
+    INCLUDE_DIRS.with(|d| *d.borrow_mut() = previous);
+    result
+}
+
+pub(crate) fn build(syntax: SyntaxConfig) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_syntax(syntax);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Debug mode makes undefined values remember where they came from, which is
+    // how errors can name the undefined variable.
+    env.set_debug(true);
+    env.set_recursion_limit(200);
+    env.set_formatter(format_value);
+    env.set_loader(load_template);
+    env.set_path_join_callback(join_include_path);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.add_global("omit", super::OMIT_PLACEHOLDER);
+    super::filters::register(&mut env);
+    super::test_plugins::register(&mut env);
+    super::lookups::register(&mut env);
+    env
+}
+
+/// Writes a value as Ansible shows it inside text: `True`, lists and dicts as Python
+/// `repr`, `None` as nothing. In native templates the value is captured instead.
+fn format_value(out: &mut Output, state: &mut State, value: &MjValue) -> Result<(), Error> {
+    if state.name().starts_with(NATIVE) {
+        state.get_or_insert_extension(NativeCapture::default()).0 = Some(value.clone());
+        return Ok(());
+    }
+    out.write_str(&display(value)?)
+        .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write output"))
+}
+
+/// Python's `str()` of a template value, as Ansible renders it into text.
+pub(crate) fn display(value: &MjValue) -> Result<String, Error> {
+    Ok(match value.kind() {
+        ValueKind::Undefined | ValueKind::None => String::new(),
+        ValueKind::Bool => if value.is_true() { "True" } else { "False" }.to_string(),
+        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => crate::value::python_repr(
+            &to_json(value).map_err(|e| Error::new(ErrorKind::BadSerialization, e.message))?,
+        ),
+        _ => value.to_string(),
+    })
+}
+
+/// Hands back the source of synthetic template names; reads include files.
+fn load_template(name: &str) -> Result<Option<String>, Error> {
+    for prefix in [NATIVE, TEXT] {
+        if let Some(source) = name.strip_prefix(prefix) {
+            return Ok(Some(source.to_string()));
+        }
+    }
+    if let Some(rest) = name.strip_prefix(FILE) {
+        return Ok(rest
+            .split_once('\u{1}')
+            .map(|(_, source)| source.to_string()));
+    }
+    let path = Path::new(name);
+    if path.is_absolute() && path.is_file() {
+        return std::fs::read_to_string(path).map(Some).map_err(|e| {
+            Error::new(
+                ErrorKind::TemplateNotFound,
+                format!("could not read {name}: {e}"),
+            )
+        });
+    }
+    Ok(None)
+}
+
+/// Resolves an include name against the including file's directory, then the
+/// thread's include search path.
+fn join_include_path<'s>(name: &'s str, parent: &'s str) -> std::borrow::Cow<'s, str> {
+    let mut dirs = Vec::new();
+    let parent_path = parent
+        .strip_prefix(FILE)
+        .and_then(|rest| rest.split_once('\u{1}'))
+        .map(|(path, _)| PathBuf::from(path))
+        .unwrap_or_else(|| PathBuf::from(parent));
+    if let Some(dir) = parent_path.parent() {
+        dirs.push(dir.to_path_buf());
+    }
+    INCLUDE_DIRS.with(|d| dirs.extend(d.borrow().iter().cloned()));
+    for dir in dirs {
+        let candidate = dir.join(name);
+        if candidate.is_file() {
+            return candidate.to_string_lossy().into_owned().into();
+        }
+    }
+    name.into()
+}

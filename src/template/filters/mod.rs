@@ -1,0 +1,94 @@
+//! Ansible's filters on top of minijinja's built-in Jinja2 ones. Where Ansible's
+//! filter differs from Jinja's (`int`, `bool`, `string`, `join`, `unique`...), the
+//! Ansible version replaces the built-in.
+
+use minijinja::value::{Value as MjValue, ValueKind};
+use minijinja::{Environment, Error};
+
+use super::convert::{to_jinja, to_json};
+use super::errors::plugin_error;
+use crate::value::Value;
+
+mod collections;
+mod data;
+mod encoding;
+mod network;
+mod paths;
+mod random;
+mod regex;
+mod scalars;
+mod version;
+mod yaml_dump;
+
+pub(crate) fn register(env: &mut Environment<'static>) {
+    scalars::register(env);
+    collections::register(env);
+    data::register(env);
+    encoding::register(env);
+    regex::register(env);
+    paths::register(env);
+    network::register(env);
+    random::register(env);
+    version::register(env);
+    env.add_filter("truncate", minijinja_contrib::filters::truncate);
+}
+
+/// Python's `type(x).__name__` for a template value (`type_debug`, error messages).
+pub(crate) fn python_type_name(v: &MjValue) -> &'static str {
+    match v.kind() {
+        ValueKind::Undefined => "AnsibleUndefined",
+        ValueKind::None => "NoneType",
+        ValueKind::Bool => "bool",
+        ValueKind::Number if v.is_integer() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Bytes => "bytes",
+        ValueKind::Seq | ValueKind::Iterable => "list",
+        ValueKind::Map => "dict",
+        _ => "object",
+    }
+}
+
+/// A template value as data, for filters that work on plain JSON shapes.
+pub(crate) fn data(v: &MjValue) -> Result<Value, Error> {
+    to_json(v).map_err(|e| plugin_error(e.message))
+}
+
+/// Data back into a template value.
+pub(crate) fn value(v: &Value) -> MjValue {
+    to_jinja(v)
+}
+
+/// Python's `str()` of a template value.
+pub(crate) fn py_str(v: &MjValue) -> Result<String, Error> {
+    super::environment::display(v)
+}
+
+/// The items of a list-like value (an error naming `filter` otherwise).
+pub(crate) fn items(v: &MjValue, filter: &str) -> Result<Vec<MjValue>, Error> {
+    match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => Ok(v.try_iter()?.collect()),
+        ValueKind::String => Ok(v
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .map(MjValue::from)
+            .collect()),
+        _ => Err(plugin_error(format!(
+            "{filter} requires a list, got {}",
+            python_type_name(v)
+        ))),
+    }
+}
+
+pub(crate) use regex::compile as compile_regex;
+pub(crate) use version::version_test as version_test_fn;
+
+/// A result flag such as `failed`, read as Ansible's tests read it (bools, or the
+/// usual spellings when a module returned a string).
+pub(crate) fn truthy_flag(v: &MjValue) -> bool {
+    match v.as_str() {
+        Some(s) => crate::value::str_to_bool(s).unwrap_or(!s.is_empty()),
+        None => v.is_true(),
+    }
+}

@@ -1,0 +1,256 @@
+//! Behaviour of the template layer as a whole, checked against ansible-core 2.19
+//! (`ansible localhost -m debug -a "msg=..."`, or a small playbook, as noted).
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::*;
+
+/// A plain map of variables.
+struct MapVars(crate::value::Map);
+
+impl VarSource for MapVars {
+    fn get(&self, name: &str) -> Option<Value> {
+        self.0.get(name).cloned()
+    }
+    fn names(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+}
+
+fn vars() -> MapVars {
+    let Value::Object(m) = json!({
+        "d": {"a": 1, "b": [1, 2]},
+        "l": [3, 1, 2],
+        "name": "web",
+        "flag": "False",
+        "a": "{{ b }}",
+        "b": "{{ a }}",
+        "greeting": "hello {{ name }}",
+        "count": "{{ l | length }}",
+        "broken": "{{ missing_var }}",
+        "nested": {"x": "{{ name }}", "y": ["{{ 1 + 1 }}"]},
+        "users": [{"name": "a", "groups": ["x", "y"]}, {"name": "b", "groups": ["z"]}],
+        "hostvars": {"h1": {"ip": "10.0.0.1"}, "h2": {"ip": "10.0.0.2"}},
+        "empty": "",
+    }) else {
+        unreachable!()
+    };
+    MapVars(m)
+}
+
+fn render(s: &str) -> Result<Value, TemplateError> {
+    let v = vars();
+    let scope = Scope {
+        vars: &v,
+        search_paths: &[],
+    };
+    Templar::new().render_str(s, &scope)
+}
+
+fn ok(s: &str) -> Value {
+    render(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn text(s: &str) -> String {
+    match ok(s) {
+        Value::String(s) => s,
+        other => panic!("{s} gave non-string {other}"),
+    }
+}
+
+fn cond(s: &str) -> Result<bool, TemplateError> {
+    let v = vars();
+    let scope = Scope {
+        vars: &v,
+        search_paths: &[],
+    };
+    Templar::new().condition(s, &scope)
+}
+
+#[test]
+fn single_expression_is_native() {
+    assert_eq!(ok("{{ l }}"), json!([3, 1, 2]));
+    assert_eq!(ok("{{ d }}"), json!({"a": 1, "b": [1, 2]}));
+    assert_eq!(ok("{{ 1 + 1 }}"), json!(2));
+    assert_eq!(ok("{{ true }}"), json!(true));
+    assert_eq!(ok("{{ none }}"), json!(null));
+    assert_eq!(ok("{{- name -}}"), json!("web"));
+    assert_eq!(ok("plain"), json!("plain"));
+}
+
+// ansible: msg="x {{ true }} {{ none }} {{ [1,'a'] }} {{ {'k':'v'} }} {{ 1.0 }} {{ 2.5 }}"
+// → "x True  [1, 'a'] {'k': 'v'} 1.0 2.5"
+#[test]
+fn mixed_text_uses_python_display() {
+    assert_eq!(
+        text("x {{ true }} {{ none }} {{ [1,'a'] }} {{ {'k':'v'} }} {{ 1.0 }} {{ 2.5 }}"),
+        "x True  [1, 'a'] {'k': 'v'} 1.0 2.5"
+    );
+    assert_eq!(text("{{ 1 }}{{ 2 }}"), "12");
+    assert_eq!(text("  {{ 1 }}"), "  1");
+}
+
+#[test]
+fn trim_blocks_on_for_strings() {
+    assert_eq!(text("{% if true %}\nyes\n{% endif %}\nz"), "yes\nz");
+}
+
+#[test]
+fn lazy_variables_render_on_access() {
+    assert_eq!(ok("{{ greeting }}"), json!("hello web"));
+    assert_eq!(ok("{{ count }}"), json!(3));
+    assert_eq!(ok("{{ count + 1 }}"), json!(4));
+    // ansible: msg="{{ nested }} {{ nested.y[0] + 1 }}" → "{'x': 'web', 'y': [2]} 3"
+    assert_eq!(
+        text("{{ nested }} {{ nested.y[0] + 1 }}"),
+        "{'x': 'web', 'y': [2]} 3"
+    );
+    assert_eq!(ok("{{ nested }}"), json!({"x": "web", "y": [2]}));
+}
+
+#[test]
+fn recursion_is_detected() {
+    let e = render("{{ a }}").unwrap_err();
+    assert_eq!(
+        e.message,
+        "Recursive loop detected in template: maximum recursion depth exceeded"
+    );
+}
+
+#[test]
+fn undefined_errors_name_the_variable() {
+    let e = render("{{ foo }}").unwrap_err();
+    assert_eq!(e.message, "'foo' is undefined");
+    assert_eq!(e.undefined.as_deref(), Some("foo"));
+    let e = render("x {{ foo.bar }}").unwrap_err();
+    assert_eq!(e.message, "'foo' is undefined");
+    let e = render("{{ d.zz }}").unwrap_err();
+    assert_eq!(e.message, "object of type 'dict' has no attribute 'zz'");
+    let e = render("{{ d['zz'] }}").unwrap_err();
+    assert_eq!(e.message, "object of type 'dict' has no attribute 'zz'");
+    // The cause inside a variable's own template is what gets reported.
+    let e = render("{{ broken }}").unwrap_err();
+    assert_eq!(e.message, "'missing_var' is undefined");
+    assert_eq!(e.undefined.as_deref(), Some("missing_var"));
+}
+
+// ansible: a: "{{ missing }}" → "{{ a is defined }}" is False, "{{ a | default('dflt') }}" is dflt
+#[test]
+fn defined_and_default_tolerate_undefined() {
+    assert_eq!(ok("{{ foo is defined }}"), json!(false));
+    assert_eq!(ok("{{ foo is undefined }}"), json!(true));
+    assert_eq!(ok("{{ foo | default('x') }}"), json!("x"));
+    assert_eq!(ok("{{ foo | d('x') }}"), json!("x"));
+    assert_eq!(ok("{{ d['missing'] | default('z') }}"), json!("z"));
+    assert_eq!(ok("{{ d.zz is defined }}"), json!(false));
+    assert_eq!(ok("{{ broken is defined }}"), json!(false));
+    assert_eq!(ok("{{ broken | default('dflt') }}"), json!("dflt"));
+    assert_eq!(ok("{{ '' | default('x', true) }}"), json!("x"));
+}
+
+#[test]
+fn syntax_errors_say_where() {
+    let e = render("{{ 1 + }}").unwrap_err();
+    assert!(
+        e.message.starts_with("Syntax error in template:"),
+        "{}",
+        e.message
+    );
+    let e = render("a\n{% if %}").unwrap_err();
+    assert!(e.message.contains("line 2"), "{}", e.message);
+    let e = render("{{ 1 | nosuchfilter }}").unwrap_err();
+    assert!(
+        e.message.contains("No filter named 'nosuchfilter'"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn malformed_input_never_panics() {
+    for s in [
+        "{{",
+        "}}{{",
+        "{% for %}",
+        "{{ ''.join( }}",
+        "{{ {1:2}[ }}",
+        "{% endif %}",
+        "{{ 1/0 }}",
+        "{{ 'a' * 99999999999 }}",
+        "{{ [1][5] }}",
+        "{# x",
+    ] {
+        let _ = render(s);
+    }
+}
+
+#[test]
+fn conditions() {
+    assert!(cond("name == 'web'").unwrap());
+    assert!(!cond("l | length > 5").unwrap());
+    assert!(!cond("empty").unwrap());
+    assert!(cond("{{ name == 'web' }}").unwrap());
+    assert!(!cond("{{ flag }}").unwrap());
+    assert!(!cond("flag").unwrap());
+    assert!(cond("foo is not defined").unwrap());
+    let e = cond("some_undefined").unwrap_err();
+    assert_eq!(e.undefined.as_deref(), Some("some_undefined"));
+}
+
+#[test]
+fn eval_and_render_value() {
+    let v = vars();
+    let scope = Scope {
+        vars: &v,
+        search_paths: &[],
+    };
+    let t = Templar::new();
+    assert_eq!(t.eval("l | sort", &scope).unwrap(), json!([1, 2, 3]));
+    assert_eq!(
+        t.render_value(
+            &json!({"k": "{{ name }}", "{{ name }}_key": ["{{ 2 * 2 }}", 5]}),
+            &scope
+        )
+        .unwrap(),
+        json!({"k": "web", "web_key": [4, 5]})
+    );
+    assert!(t.eval("1 +", &scope).is_err());
+    assert!(t.eval("1 }} {{ 2", &scope).is_err());
+}
+
+#[test]
+fn render_file_keeps_trailing_newline_and_header() {
+    let v = vars();
+    let scope = Scope {
+        vars: &v,
+        search_paths: &[],
+    };
+    let t = Templar::new();
+    let opts = TemplateOptions::default();
+    let out = t
+        .render_file(
+            "{% if true %}\nname={{ name }}\n{% endif %}\n",
+            &PathBuf::from("/x.j2"),
+            &opts,
+            &scope,
+        )
+        .unwrap();
+    assert_eq!(out, "name=web\n");
+    let out = t
+        .render_file(
+            "#jinja2: trim_blocks: False\n{% if true %}\nx\n{% endif %}\n",
+            &PathBuf::from("/y.j2"),
+            &opts,
+            &scope,
+        )
+        .unwrap();
+    assert_eq!(out, "\nx\n\n");
+}
+
+#[test]
+fn templar_is_send_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Templar>();
+}
