@@ -62,19 +62,17 @@ impl Module for Command {
                 }
             }
         };
-        let shown = Value::Array(argv.iter().cloned().map(Value::String).collect());
         if argv.is_empty() {
-            return Ok(no_command(shown));
+            return Ok(no_command());
         }
+        let shown = Value::Array(argv.iter().cloned().map(Value::String).collect());
         run_command(args, ctx, Run::Argv(argv), shown)
     }
 }
 
-/// Ansible's answer to an empty command: `rc: 256`, "no command given".
-pub fn no_command(shown: Value) -> ModuleResult {
-    ModuleResult::failed("no command given")
-        .with("cmd", shown)
-        .with("rc", 256)
+/// Ansible's answer to an empty command (`command: ""`), an argument-spec failure.
+pub fn no_command() -> ModuleResult {
+    ModuleResult::failed("one of the following is required: _raw_params, cmd, argv")
 }
 
 /// The part `command` and `shell` share: `creates`/`removes`, check mode, the run
@@ -279,7 +277,11 @@ mod tests {
         let mut h = Harness::new();
         let r = h.run(&Command, json!({"_raw_params": ""}));
         assert!(r.failed);
-        assert_eq!(r.msg.as_deref(), Some("no command given"));
+        // `command: ""` in ansible-core 2.19.
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("one of the following is required: _raw_params, cmd, argv")
+        );
         let err = h
             .try_run(&Command, json!({"cmd": "x", "argv": ["y"]}))
             .unwrap_err();

@@ -148,8 +148,8 @@ impl serde_json::ser::Formatter for PythonJson {
     }
 }
 
-/// The parameters that shape each file written.
-struct Options<'a> {
+/// The parameters that shape each file written (`template` shares them).
+pub(super) struct Options<'a> {
     attrs: AttrParams,
     preserve_mode: bool,
     directory_mode: Option<&'a Value>,
@@ -162,7 +162,7 @@ struct Options<'a> {
 }
 
 impl<'a> Options<'a> {
-    fn from_args(args: &'a Args, ctx: &ModuleContext<'_>) -> Options<'a> {
+    pub(super) fn from_args(args: &'a Args, ctx: &ModuleContext<'_>) -> Options<'a> {
         let mut attrs = AttrParams::from_args(args);
         let preserve_mode = args.str("mode") == Some("preserve");
         if preserve_mode {
@@ -197,7 +197,7 @@ impl<'a> Options<'a> {
     }
 }
 
-fn copy_file(
+pub(super) fn copy_file(
     ctx: &mut ModuleContext<'_>,
     opts: &Options<'_>,
     dest: &str,

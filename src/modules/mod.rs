@@ -18,11 +18,13 @@ pub mod copy;
 pub mod debug;
 pub mod fail;
 pub mod file;
+pub mod lineinfile;
 pub mod pause;
 pub mod ping;
 pub mod raw;
 pub mod shell;
 pub mod stat;
+pub mod template;
 
 use crate::connection::Connection;
 use crate::value::{Map, Value};
@@ -161,11 +163,13 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &debug::Debug,
         &fail::Fail,
         &file::File,
+        &lineinfile::LineInFile,
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
         &shell::Shell,
         &stat::Stat,
+        &template::Template,
     ]
 }
 

@@ -38,10 +38,10 @@ impl Module for Shell {
 
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let line = args.raw_params().or(args.str("cmd")).unwrap_or("");
-        let shown = Value::String(line.to_string());
         if line.trim().is_empty() {
-            return Ok(no_command(shown));
+            return Ok(no_command());
         }
+        let shown = Value::String(line.to_string());
         let command = Run::Shell {
             cmd: line.to_string(),
             executable: args.str("executable").map(str::to_string),
