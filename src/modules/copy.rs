@@ -232,14 +232,8 @@ pub(super) fn copy_file(
             "Destination directory {parent} does not exist"
         )));
     }
-    if opts.follow
-        && let Some(target) = ctx.conn.stat(&dest, false)?.and_then(|st| st.link_target)
-    {
-        dest = if target.starts_with('/') {
-            target
-        } else {
-            format!("{parent}/{target}")
-        };
+    if opts.follow {
+        dest = files::resolve_links(ctx.conn, &dest)?;
     }
     let exists = ctx.conn.stat(&dest, true)?.is_some();
     let shown_src = src.map_or(Value::Null, |s| Value::String(s.to_string()));

@@ -268,6 +268,25 @@ fn sorted_json(map: &Map) -> String {
     text
 }
 
+/// Where a chain of symlinks at `path` ends (relative targets resolved against the
+/// link's directory); `path` itself when it is not a link. Gives up after 40 hops,
+/// as the kernel does.
+pub fn resolve_links(conn: &mut dyn Connection, path: &str) -> Result<String, String> {
+    let mut current = path.to_string();
+    for _ in 0..40 {
+        let Some(target) = conn.stat(&current, false)?.and_then(|st| st.link_target) else {
+            return Ok(current);
+        };
+        current = if target.starts_with('/') {
+            target
+        } else {
+            let dir = Path::new(&current).parent().unwrap_or(Path::new("/"));
+            dir.join(target).to_string_lossy().into_owned()
+        };
+    }
+    Err(format!("too many levels of symbolic links: {path}"))
+}
+
 /// `~` and `~/x` to the remote user's home; other paths as they are.
 pub fn expand_user(conn: &mut dyn Connection, path: &str) -> Result<String, String> {
     if path == "~" {

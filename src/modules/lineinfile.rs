@@ -19,7 +19,7 @@
 use regex::bytes::{Captures, Regex};
 
 use crate::modules::content::{ContentWrite, write_content};
-use crate::modules::files::{AttrParams, apply_attrs, expand_user};
+use crate::modules::files::{AttrParams, apply_attrs, expand_user, resolve_links};
 use crate::modules::{
     ArgSpec, Args, Diff, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -64,8 +64,11 @@ impl Module for LineInFile {
     }
 
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
-        let path = expand_user(ctx.conn, args.str("path").unwrap_or(""))?;
-        let existing = ctx.conn.stat(&path, true)?;
+        let given = expand_user(ctx.conn, args.str("path").unwrap_or(""))?;
+        // Ansible edits what a symlink points to, and reports the path as given.
+        let real = resolve_links(ctx.conn, &given)?;
+        let path = given.as_str();
+        let existing = ctx.conn.stat(path, true)?;
         if existing
             .as_ref()
             .is_some_and(|st| st.kind == crate::connection::FileKind::Dir)
@@ -100,7 +103,7 @@ impl Module for LineInFile {
         }
 
         let before = match &existing {
-            Some(_) => ctx.conn.read_file(&path)?,
+            Some(_) => ctx.conn.read_file(&real)?,
             None if !present => {
                 return Ok(ModuleResult::ok().with_msg("file not present"));
             }
@@ -152,12 +155,12 @@ impl Module for LineInFile {
         if changed {
             if existing.is_none()
                 && !ctx.check_mode
-                && let Some((parent, _)) = path.rsplit_once('/').filter(|(p, _)| !p.is_empty())
+                && let Some((parent, _)) = real.rsplit_once('/').filter(|(p, _)| !p.is_empty())
             {
                 ctx.conn.mkdir_all(parent, None)?;
             }
             let write = ContentWrite {
-                dest: &path,
+                dest: &real,
                 content: &after,
                 attrs: &attrs,
                 backup: args.bool("backup"),
@@ -175,7 +178,7 @@ impl Module for LineInFile {
                 Err(failed) => return Ok(*failed),
             }
         } else if existing.is_some() {
-            attrs_changed = apply_attrs(ctx.conn, &path, &attrs, true, ctx.check_mode)?.changed;
+            attrs_changed = apply_attrs(ctx.conn, &real, &attrs, true, ctx.check_mode)?.changed;
         }
         if attrs_changed {
             if changed {
@@ -566,5 +569,17 @@ mod tests {
         let dir = h.path("");
         let r = run(&mut h, json!({"path": dir, "line": "b"}));
         assert_eq!(r.data["rc"], json!(256));
+    }
+
+    #[test]
+    fn edits_through_a_symlink() {
+        let mut h = Harness::new();
+        let target = h.write("real", "a\n");
+        let link = h.path("link");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        let r = run(&mut h, json!({"path": link, "line": "b"}));
+        assert!(r.changed);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "a\nb\n");
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
     }
 }

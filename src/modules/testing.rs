@@ -140,3 +140,41 @@ impl Harness {
         }
     }
 }
+
+mod tests {
+    use crate::modules::{Kind, lookup, registry};
+    use crate::value::{Map, Value};
+
+    #[test]
+    fn registry_names_are_unique_and_resolve_by_fqcn() {
+        let mut names: Vec<&str> = registry().iter().map(|m| m.name()).collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count, "duplicate module names");
+        for name in names {
+            assert_eq!(
+                lookup(&format!("ansible.builtin.{name}")).map(|m| m.name()),
+                Some(name)
+            );
+        }
+    }
+
+    #[test]
+    fn every_spec_accepts_its_own_defaults() {
+        for module in registry() {
+            let spec = module.spec();
+            let mut raw = Map::new();
+            for param in spec.params.iter().filter(|p| p.required) {
+                let value = match param.kind {
+                    Kind::List => Value::Array(vec![Value::from("x")]),
+                    _ => Value::from("x"),
+                };
+                raw.insert(param.name.to_string(), value);
+            }
+            if let Err(e) = spec.validate(module.name(), &raw) {
+                panic!("{}: {e}", module.name());
+            }
+        }
+    }
+}
