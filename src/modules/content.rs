@@ -90,21 +90,27 @@ fn write_inner(
             after_header: w.after_header.clone(),
         });
     }
-    if outcome.content_changed && !w.check_mode {
+    // What differs before anything is written; a new file is simply created with its
+    // attributes, so only its content counts as the change.
+    if existing.is_some() {
+        outcome.attrs_changed = files::apply_attrs(conn, w.dest, w.attrs, true, true)?.changed;
+    }
+    if w.check_mode {
+        return Ok(outcome);
+    }
+    if outcome.content_changed {
         if let Some(validate) = w.validate {
             validate_content(conn, w, validate)?;
         }
         if w.backup && existing.is_some() {
             outcome.backup_file = Some(backup_file(conn, w.dest, &before)?);
         }
+        // The new content never shows with the old permissions: they are set on the
+        // temporary file before it takes the place of `dest`.
         let base = existing.as_ref().map_or(0o644, |st| st.mode);
         conn.write_file(w.dest, w.content, &w.attrs.for_new_file(base)?)?;
-    }
-    if existing.is_some() || !w.check_mode {
-        let change = files::apply_attrs(conn, w.dest, w.attrs, true, w.check_mode)?;
-        outcome.attrs_changed = change.changed;
-    } else {
-        outcome.attrs_changed = w.attrs.mode.is_some();
+    } else if outcome.attrs_changed {
+        files::apply_attrs(conn, w.dest, w.attrs, true, false)?;
     }
     Ok(outcome)
 }

@@ -560,12 +560,17 @@ mod tests {
             (r.changed, r.msg.as_deref()),
             (true, Some("ownership, perms or SE linux context changed"))
         );
+        let r = run(&mut h, json!({"path": p, "line": "c", "mode": "0640"}));
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("line added and ownership, perms or SE linux context changed")
+        );
         let r = run(
             &mut h,
             json!({"path": p, "line": "b", "validate": "grep -q nothing %s"}),
         );
         assert!(r.failed);
-        assert_eq!(h.read("f"), "a\n");
+        assert_eq!(h.read("f"), "a\nc\n");
         let dir = h.path("");
         let r = run(&mut h, json!({"path": dir, "line": "b"}));
         assert_eq!(r.data["rc"], json!(256));
