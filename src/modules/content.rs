@@ -124,13 +124,10 @@ fn validate_content(
     if !validate.contains("%s") {
         return Err(format!("validate must contain %s: {validate}").into());
     }
-    let (dir, name) = match w.dest.rsplit_once('/') {
-        Some((dir, name)) => (if dir.is_empty() { "/" } else { dir }, name),
-        None => (".", w.dest),
-    };
+    let name = w.dest.rsplit('/').next().unwrap_or(w.dest);
     let tmp = format!(
         "{}/.{name}.{}.srplay-validate",
-        dir.trim_end_matches('/'),
+        files::parent_dir(w.dest).trim_end_matches('/'),
         std::process::id()
     );
     conn.write_file(&tmp, w.content, &w.attrs.for_new_file(0o600)?)?;

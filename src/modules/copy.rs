@@ -226,7 +226,7 @@ pub(super) fn copy_file(
         }
         dest = format!("{}/{base}", dest.trim_end_matches('/'));
     }
-    let parent = parent_of(&dest);
+    let parent = files::parent_dir(&dest);
     if ctx.conn.stat(&parent, true)?.is_none() {
         return Ok(ModuleResult::failed(format!(
             "Destination directory {parent} does not exist"
@@ -365,14 +365,6 @@ fn join(root: &str, rel: &str) -> String {
         root.to_string()
     } else {
         format!("{root}/{rel}")
-    }
-}
-
-fn parent_of(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some(("", _)) => "/".to_string(),
-        Some((parent, _)) => parent.to_string(),
-        None => ".".to_string(),
     }
 }
 

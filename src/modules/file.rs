@@ -378,7 +378,7 @@ impl Job<'_> {
             let base = if prev_state == "directory" {
                 path.clone()
             } else {
-                parent_of(&path)
+                files::parent_dir(&path)
             };
             let absolute = if src.starts_with('/') {
                 src.clone()
@@ -528,14 +528,6 @@ impl Job<'_> {
         let mut result = self.report("dest", changed)?;
         result.data.insert("src".into(), src.into());
         Ok(result)
-    }
-}
-
-fn parent_of(path: &str) -> String {
-    match path.trim_end_matches('/').rsplit_once('/') {
-        Some(("", _)) => "/".to_string(),
-        Some((parent, _)) => parent.to_string(),
-        None => ".".to_string(),
     }
 }
 

@@ -287,6 +287,15 @@ pub fn resolve_links(conn: &mut dyn Connection, path: &str) -> Result<String, St
     Err(format!("too many levels of symbolic links: {path}"))
 }
 
+/// The directory a path is in (`/` for `/x`, `.` for a bare name), as `dirname`.
+pub fn parent_dir(path: &str) -> String {
+    match path.trim_end_matches('/').rsplit_once('/') {
+        Some(("", _)) => "/".to_string(),
+        Some((parent, _)) => parent.to_string(),
+        None => ".".to_string(),
+    }
+}
+
 /// `~` and `~/x` to the remote user's home; other paths as they are.
 pub fn expand_user(conn: &mut dyn Connection, path: &str) -> Result<String, String> {
     if path == "~" {

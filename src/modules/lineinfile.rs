@@ -19,7 +19,7 @@
 use regex::bytes::{Captures, Regex};
 
 use crate::modules::content::{ContentWrite, write_content};
-use crate::modules::files::{AttrParams, apply_attrs, expand_user, resolve_links};
+use crate::modules::files::{AttrParams, apply_attrs, expand_user, parent_dir, resolve_links};
 use crate::modules::{
     ArgSpec, Args, Diff, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -153,11 +153,8 @@ impl Module for LineInFile {
         let mut backup = String::new();
         let mut attrs_changed = false;
         if changed {
-            if existing.is_none()
-                && !ctx.check_mode
-                && let Some((parent, _)) = real.rsplit_once('/').filter(|(p, _)| !p.is_empty())
-            {
-                ctx.conn.mkdir_all(parent, None)?;
+            if existing.is_none() && !ctx.check_mode {
+                ctx.conn.mkdir_all(&parent_dir(&real), None)?;
             }
             let write = ContentWrite {
                 dest: &real,
