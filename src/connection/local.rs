@@ -44,9 +44,12 @@ impl Connection for LocalConnection {
             .envs(req.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group, so that a timeout kills the whole pipeline.
-            .process_group(0);
+            .stderr(Stdio::piped());
+        if req.timeout.is_some() {
+            // Its own process group, so that a timeout kills the whole pipeline. (Only
+            // then: otherwise the command stays in the terminal's group and gets its ^C.)
+            cmd.process_group(0);
+        }
         if let Some(dir) = &req.chdir {
             cmd.current_dir(dir);
         }
@@ -156,20 +159,30 @@ impl Connection for LocalConnection {
             .mode
             .or(replaced.as_ref().map(|m| m.mode() & 0o7777))
             .unwrap_or(0o666 & !process_umask());
-        let uid = match &attrs.owner {
-            Some(owner) => Some(resolve_uid(owner)?),
-            None => replaced.as_ref().map(MetadataExt::uid),
-        };
-        let gid = match &attrs.group {
-            Some(group) => Some(resolve_gid(group)?),
-            None => replaced.as_ref().map(MetadataExt::gid),
-        };
         let file = tmp.as_file();
         let own = file.metadata().map_err(|e| io("cannot stat", &e))?;
-        let uid = uid.filter(|u| *u != own.uid());
-        let gid = gid.filter(|g| *g != own.gid());
+        // Ownership asked for must be set; that of the replaced file is kept when the
+        // user may (as Ansible's atomic_move, which ignores EPERM there).
+        let uid = attrs.owner.as_deref().map(resolve_uid).transpose()?;
+        let gid = attrs.group.as_deref().map(resolve_gid).transpose()?;
+        let (uid, gid) = (
+            uid.filter(|u| *u != own.uid()),
+            gid.filter(|g| *g != own.gid()),
+        );
         if uid.is_some() || gid.is_some() {
             std::os::unix::fs::fchown(file, uid, gid).map_err(|e| io("cannot chown", &e))?;
+        }
+        if let Some(old) = &replaced {
+            let keep_uid = Some(old.uid()).filter(|u| attrs.owner.is_none() && *u != own.uid());
+            let keep_gid = Some(old.gid()).filter(|g| attrs.group.is_none() && *g != own.gid());
+            if keep_uid.is_some() || keep_gid.is_some() {
+                match std::os::unix::fs::fchown(file, keep_uid, keep_gid) {
+                    Err(e) if e.kind() != ErrorKind::PermissionDenied => {
+                        return Err(io("cannot chown", &e));
+                    }
+                    _ => {}
+                }
+            }
         }
         file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| io("cannot chmod", &e))?;
@@ -352,23 +365,30 @@ fn run_child(
     });
     let stdout = reader(child.stdout.take());
     let stderr = reader(child.stderr.take());
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => {}
-            Err(e) => return Err(ConnError::new(format!("cannot wait for the command: {e}"))),
+    let wait_error =
+        |e: std::io::Error| ConnError::new(format!("cannot wait for the command: {e}"));
+    let status = match timeout {
+        None => child.wait().map_err(wait_error)?,
+        Some(limit) => {
+            let started = Instant::now();
+            let mut pause = Duration::from_millis(1);
+            loop {
+                if let Some(status) = child.try_wait().map_err(wait_error)? {
+                    break status;
+                }
+                if started.elapsed() >= limit {
+                    let pgid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+                    let _ = killpg(pgid, Signal::SIGKILL);
+                    let _ = child.wait();
+                    return Err(ConnError::new(format!(
+                        "the command did not finish within {} seconds and was killed",
+                        limit.as_secs_f64()
+                    )));
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
         }
-        if let Some(limit) = timeout.filter(|t| started.elapsed() >= *t) {
-            let pgid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
-            let _ = killpg(pgid, Signal::SIGKILL);
-            let _ = child.wait();
-            return Err(ConnError::new(format!(
-                "the command did not finish within {} seconds and was killed",
-                limit.as_secs_f64()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(2));
     };
     let _ = feeder.join();
     let rc = status.code().unwrap_or_else(|| {

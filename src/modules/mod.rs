@@ -6,6 +6,25 @@
 //! the [`Connection`] and returns a [`ModuleResult`] shaped as Ansible's return values.
 
 pub mod args;
+pub mod content;
+pub mod files;
+pub mod output;
+#[cfg(test)]
+pub mod testing;
+
+pub mod assert;
+pub mod command;
+pub mod copy;
+pub mod debug;
+pub mod fail;
+pub mod file;
+pub mod lineinfile;
+pub mod pause;
+pub mod ping;
+pub mod raw;
+pub mod shell;
+pub mod stat;
+pub mod template;
 
 use crate::connection::Connection;
 use crate::value::{Map, Value};
@@ -123,6 +142,8 @@ pub struct ModuleContext<'a> {
     pub templating: &'a dyn Templating,
     /// The host's inventory name, for messages.
     pub host: &'a str,
+    /// The run's `-v` count (`debug`'s `verbosity:` compares with it).
+    pub verbosity: u8,
 }
 
 /// A module: its name, its argument spec, and what it does.
@@ -135,7 +156,21 @@ pub trait Module: Sync {
 /// The module table: every module by its short name. FQCNs (`ansible.builtin.copy`,
 /// `ansible.legacy.copy`) resolve to the short name through [`short_name`].
 pub fn registry() -> &'static [&'static dyn Module] {
-    &[]
+    &[
+        &assert::Assert,
+        &command::Command,
+        &copy::Copy,
+        &debug::Debug,
+        &fail::Fail,
+        &file::File,
+        &lineinfile::LineInFile,
+        &pause::Pause,
+        &ping::Ping,
+        &raw::Raw,
+        &shell::Shell,
+        &stat::Stat,
+        &template::Template,
+    ]
 }
 
 /// Find a module by its short or fully qualified name.
