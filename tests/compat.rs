@@ -458,6 +458,8 @@ fn parser_reads_ansible_sample() {
 
 #[test]
 fn parser_ignores_error_blocks_and_warnings() {
+    let included = output::parse("TASK [i] ***\nincluded: cache for h1, h2 => (item=1)\n");
+    assert_eq!(included.events["h2"][0].to_string(), "PLAY  / TASK i => included (item=1)");
     let sample = "[WARNING]: ok: [h9] is not a result\nTASK [t] ***\n[ERROR]: Task failed\nOrigin: x\n\n3   - ok: [h1]\n\nfatal: [h1]: UNREACHABLE! => {\"msg\": \"x\"}\n";
     let report = output::parse(sample);
     assert_eq!(report.events.keys().collect::<Vec<_>>(), ["h1"]);

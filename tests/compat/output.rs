@@ -78,7 +78,10 @@ pub fn parse(stdout: &str) -> Report {
             }
         } else if let Some(included) = line.strip_prefix("included: ") {
             // `included: /path/file.yml for h1, h2 => (item=x)`
-            let (rest, item) = split_item(included);
+            let (rest, item) = match included.split_once(" => (item=") {
+                Some((rest, label)) => (rest, Some(label.trim_end().trim_end_matches(')').to_string())),
+                None => (included, None),
+            };
             if let Some((_, hosts)) = rest.rsplit_once(" for ") {
                 for host in hosts.split(", ") {
                     let event = new_event(&task, "included", item.clone(), None);
