@@ -39,6 +39,8 @@ struct Case {
     secret: Option<String>,
     /// `list`: compare whole stdout lines modulo whitespace (`--list-*`, `--syntax-check`).
     list_mode: bool,
+    /// With `runs: 2`, whether ansible's second run must report changed=0 (default true).
+    idempotent: bool,
     /// The exit code ansible must give: guards the case itself against rot.
     rc: Option<i32>,
 }
@@ -67,10 +69,17 @@ impl Case {
         let deliberate: BTreeMap<String, String> = spec
             .get("deliberate")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), scalar_string(v))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), scalar_string(v)))
+                    .collect()
+            })
             .unwrap_or_default();
         for key in deliberate.keys() {
-            assert!(COMPARISONS.contains(&key.as_str()), "{name}: deliberate: unknown comparison {key}");
+            assert!(
+                COMPARISONS.contains(&key.as_str()),
+                "{name}: deliberate: unknown comparison {key}"
+            );
         }
         Case {
             playbook,
@@ -80,6 +89,10 @@ impl Case {
             deliberate,
             secret: spec.get("secret").map(scalar_string),
             list_mode: spec.get("mode").and_then(Value::as_str) == Some("list"),
+            idempotent: spec
+                .get("idempotent")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
             rc: spec.get("rc").and_then(Value::as_i64).map(|rc| rc as i32),
             dir: dir.to_path_buf(),
             name,
@@ -122,7 +135,10 @@ impl Tools {
                 let mut cmd = Command::new(self.ansible_venv.join("bin/ansible-playbook"));
                 // Interpreter discovery can pick a broken python (pyenv shims): use the
                 // venv's own. srplay runs no python, so it ignores this.
-                cmd.env("ANSIBLE_PYTHON_INTERPRETER", self.ansible_venv.join("bin/python3"));
+                cmd.env(
+                    "ANSIBLE_PYTHON_INTERPRETER",
+                    self.ansible_venv.join("bin/python3"),
+                );
                 cmd
             }
             Tool::Srplay => Command::new(env!("CARGO_BIN_EXE_srplay")),
@@ -131,12 +147,16 @@ impl Tools {
 
     /// Run `tool` on a fresh copy of the case, `case.runs` times in the same out dir.
     fn run(&self, tool: Tool, case: &Case) -> Vec<Run> {
-        let tmp = tempfile::Builder::new().prefix("srplay-compat-").tempdir().unwrap();
+        let tmp = tempfile::Builder::new()
+            .prefix("srplay-compat-")
+            .tempdir()
+            .unwrap();
         let root = tmp.path().canonicalize().unwrap();
         let (work, out, home) = (root.join("case"), root.join("out"), root.join("home"));
         copy_dir(&case.dir, &work);
         if !work.join("inventory").exists() {
-            let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/default-inventory");
+            let default =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/default-inventory");
             std::fs::copy(default, work.join("inventory")).unwrap();
         }
         for dir in [&out, &home] {
@@ -174,7 +194,11 @@ impl Tools {
                 rc,
                 stdout: normalise(stdout),
                 stderr: normalise(stderr),
-                files: case.files.iter().map(|f| (f.clone(), describe_file(&out.join(f)))).collect(),
+                files: case
+                    .files
+                    .iter()
+                    .map(|f| (f.clone(), describe_file(&out.join(f))))
+                    .collect(),
                 elapsed: started.elapsed(),
             });
         }
@@ -188,7 +212,9 @@ fn run_with_timeout(mut cmd: Command, root: &Path) -> (i32, String, String) {
     cmd.stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
     let started = Instant::now();
     let rc = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -201,7 +227,8 @@ fn run_with_timeout(mut cmd: Command, root: &Path) -> (i32, String, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
     (rc, read(&out_path), read(&err_path))
 }
 
@@ -242,10 +269,21 @@ fn compare(case: &Case, want: &[Run], got: &[Run]) -> String {
         }
     };
     for (i, (w, g)) in want.iter().zip(got).enumerate() {
-        check("rc", i, w.rc == g.rc, format!("exit code: ansible {} srplay {}", w.rc, g.rc));
+        check(
+            "rc",
+            i,
+            w.rc == g.rc,
+            format!("exit code: ansible {} srplay {}", w.rc, g.rc),
+        );
         if let Some(secret) = &case.secret {
-            let leaked = |r: &Run| r.stdout.contains(secret.as_str()) || r.stderr.contains(secret.as_str());
-            check("secret", i, !leaked(g), format!("srplay printed the no_log secret {secret:?}"));
+            let leaked =
+                |r: &Run| r.stdout.contains(secret.as_str()) || r.stderr.contains(secret.as_str());
+            check(
+                "secret",
+                i,
+                !leaked(g),
+                format!("srplay printed the no_log secret {secret:?}"),
+            );
         }
         if case.list_mode {
             let (a, b) = (squeeze(&w.stdout), squeeze(&g.stdout));
@@ -253,27 +291,44 @@ fn compare(case: &Case, want: &[Run], got: &[Run]) -> String {
             continue;
         }
         let (wr, gr) = (output::parse(&w.stdout), output::parse(&g.stdout));
-        let hosts: std::collections::BTreeSet<_> = wr.events.keys().chain(gr.events.keys()).collect();
+        let hosts: std::collections::BTreeSet<_> =
+            wr.events.keys().chain(gr.events.keys()).collect();
         for host in hosts {
             let list = |r: &output::Report, with_msg: bool| -> String {
                 let events = r.events.get(host).map(Vec::as_slice).unwrap_or_default();
                 events
                     .iter()
                     .map(|e| {
-                        let e = output::Event { msg: e.msg.clone().filter(|_| with_msg), ..e.clone() };
+                        let e = output::Event {
+                            msg: e.msg.clone().filter(|_| with_msg),
+                            ..e.clone()
+                        };
                         format!("{e}\n")
                     })
                     .collect()
             };
             let (a, b) = (list(&wr, false), list(&gr, false));
-            check("tasks", i, a == b, format!("results for {host}:\n{}", diff(&a, &b)));
+            check(
+                "tasks",
+                i,
+                a == b,
+                format!("results for {host}:\n{}", diff(&a, &b)),
+            );
             if a == b {
                 let (a, b) = (list(&wr, true), list(&gr, true));
-                check("msgs", i, a == b, format!("messages for {host}:\n{}", diff(&a, &b)));
+                check(
+                    "msgs",
+                    i,
+                    a == b,
+                    format!("messages for {host}:\n{}", diff(&a, &b)),
+                );
             }
         }
         let recap = |r: &output::Report| -> String {
-            r.recap.iter().map(|(h, c)| format!("{h} : {c:?}\n")).collect()
+            r.recap
+                .iter()
+                .map(|(h, c)| format!("{h} : {c:?}\n"))
+                .collect()
         };
         let (a, b) = (recap(&wr), recap(&gr));
         check("recap", i, a == b, format!("recap:\n{}", diff(&a, &b)));
@@ -284,21 +339,36 @@ fn compare(case: &Case, want: &[Run], got: &[Run]) -> String {
     }
     if !problems.is_empty() {
         let last = got.last().unwrap();
-        let tail: String = last.stderr.lines().rev().take(5).collect::<Vec<_>>().join("\n  | ");
-        let _ = writeln!(problems, "  srplay stderr (last lines, reversed):\n  | {tail}");
+        let tail: String = last
+            .stderr
+            .lines()
+            .rev()
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n  | ");
+        let _ = writeln!(
+            problems,
+            "  srplay stderr (last lines, reversed):\n  | {tail}"
+        );
     }
     problems
 }
 
 /// Lines with runs of whitespace collapsed and blank lines dropped.
 fn squeeze(text: &str) -> String {
-    let lines = text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+    let lines = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
     lines.filter(|l| !l.is_empty()).map(|l| l + "\n").collect()
 }
 
 fn diff(ansible: &str, srplay: &str) -> String {
     let diff = similar::TextDiff::from_lines(ansible, srplay);
-    let text = diff.unified_diff().context_radius(4).header("ansible", "srplay").to_string();
+    let text = diff
+        .unified_diff()
+        .context_radius(4)
+        .header("ansible", "srplay")
+        .to_string();
     text.lines().map(|l| format!("    {l}\n")).collect()
 }
 
@@ -309,12 +379,19 @@ fn check_ansible(case: &Case, runs: &[Run]) -> Option<String> {
     if let Some(rc) = case.rc
         && first.rc != rc
     {
-        let _ = writeln!(problems, "  ansible exited {} (case.yml says rc: {rc})", first.rc);
+        let _ = writeln!(
+            problems,
+            "  ansible exited {} (case.yml says rc: {rc})",
+            first.rc
+        );
     }
-    if runs.len() > 1 && !case.deliberate.contains_key("recap") {
+    if runs.len() > 1 && case.idempotent {
         for (host, counts) in output::parse(&runs[1].stdout).recap {
             if counts.iter().any(|(k, v)| k == "changed" && *v != 0) {
-                let _ = writeln!(problems, "  ansible's second run is not idempotent on {host}");
+                let _ = writeln!(
+                    problems,
+                    "  ansible's second run is not idempotent on {host}"
+                );
             }
         }
     }
@@ -345,7 +422,11 @@ fn find_ansible() -> Option<PathBuf> {
 fn selected_cases() -> Vec<Case> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/cases");
     let filter = std::env::var("SRPLAY_COMPAT_CASE").unwrap_or_default();
-    let wanted: Vec<&str> = filter.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let wanted: Vec<&str> = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -364,7 +445,10 @@ fn compat() {
     let Some(ansible_venv) = find_ansible() else {
         let note = "compat: ansible-playbook not found (set SRPLAY_ANSIBLE_VENV to a venv with \
                     ansible-core 2.19, or run .ci/run): suite skipped";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{note}, but CI=true");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{note}, but CI=true"
+        );
         eprintln!("{note}");
         return;
     };
@@ -374,7 +458,9 @@ fn compat() {
 
     // Cases run on a few worker threads; each worker runs ansible then srplay for one
     // case at a time. Ansible dominates, and it is mostly CPU: one worker per core.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(cases.len());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(cases.len());
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::<(String, String)>::new());
     let ansible_time = Mutex::new(Duration::ZERO);
@@ -419,7 +505,12 @@ fn compat() {
             let _ = writeln!(report, "\n=== {name}\n{problems}");
         }
         let names: Vec<_> = failures.iter().map(|(n, _)| n.as_str()).collect();
-        panic!("{report}\n{} of {} compat cases failed: {}", failures.len(), cases.len(), names.join(" "));
+        panic!(
+            "{report}\n{} of {} compat cases failed: {}",
+            failures.len(),
+            cases.len(),
+            names.join(" ")
+        );
     }
 }
 
@@ -451,15 +542,26 @@ fn parser_reads_ansible_sample() {
     assert_eq!(report.events["h2"][6].status, "fatal");
     assert_eq!(
         report.recap["h2"],
-        [("ok", 4), ("changed", 1), ("unreachable", 0), ("failed", 1), ("skipped", 1), ("rescued", 0), ("ignored", 0)]
-            .map(|(k, v)| (k.to_string(), v))
+        [
+            ("ok", 4),
+            ("changed", 1),
+            ("unreachable", 0),
+            ("failed", 1),
+            ("skipped", 1),
+            ("rescued", 0),
+            ("ignored", 0)
+        ]
+        .map(|(k, v)| (k.to_string(), v))
     );
 }
 
 #[test]
 fn parser_ignores_error_blocks_and_warnings() {
     let included = output::parse("TASK [i] ***\nincluded: cache for h1, h2 => (item=1)\n");
-    assert_eq!(included.events["h2"][0].to_string(), "PLAY  / TASK i => included (item=1)");
+    assert_eq!(
+        included.events["h2"][0].to_string(),
+        "PLAY  / TASK i => included (item=1)"
+    );
     let sample = "[WARNING]: ok: [h9] is not a result\nTASK [t] ***\n[ERROR]: Task failed\nOrigin: x\n\n3   - ok: [h1]\n\nfatal: [h1]: UNREACHABLE! => {\"msg\": \"x\"}\n";
     let report = output::parse(sample);
     assert_eq!(report.events.keys().collect::<Vec<_>>(), ["h1"]);

@@ -79,7 +79,10 @@ pub fn parse(stdout: &str) -> Report {
         } else if let Some(included) = line.strip_prefix("included: ") {
             // `included: /path/file.yml for h1, h2 => (item=x)`
             let (rest, item) = match included.split_once(" => (item=") {
-                Some((rest, label)) => (rest, Some(label.trim_end().trim_end_matches(')').to_string())),
+                Some((rest, label)) => (
+                    rest,
+                    Some(label.trim_end().trim_end_matches(')').to_string()),
+                ),
                 None => (included, None),
             };
             if let Some((_, hosts)) = rest.rsplit_once(" for ") {
@@ -132,7 +135,13 @@ pub fn parse(stdout: &str) -> Report {
 fn new_event(task: &str, status: &str, item: Option<String>, to: Option<String>) -> Event {
     let task = task.to_string();
     let status = status.to_string();
-    Event { task, status, item, delegated_to: to, msg: None }
+    Event {
+        task,
+        status,
+        item,
+        delegated_to: to,
+        msg: None,
+    }
 }
 
 fn push(report: &mut Report, host: &str, event: Event) -> usize {
@@ -144,7 +153,9 @@ fn push(report: &mut Report, host: &str, event: Event) -> usize {
 /// `TASK [name] *****` → `name`.
 fn bracketed(line: &str, prefix: &str) -> Option<String> {
     let rest = line.strip_prefix(prefix)?;
-    let end = rest.rfind("] ").or_else(|| rest.strip_suffix(']').map(str::len))?;
+    let end = rest
+        .rfind("] ")
+        .or_else(|| rest.strip_suffix(']').map(str::len))?;
     Some(rest[..end].to_string())
 }
 
