@@ -325,9 +325,12 @@ fn compare(case: &Case, want: &[Run], got: &[Run]) -> String {
             }
         }
         let recap = |r: &output::Report| -> String {
+            let counts = |c: &[(String, u64)]| -> String {
+                c.iter().map(|(k, v)| format!(" {k}={v}")).collect()
+            };
             r.recap
                 .iter()
-                .map(|(h, c)| format!("{h} : {c:?}\n"))
+                .map(|(h, c)| format!("{h} :{}\n", counts(c)))
                 .collect()
         };
         let (a, b) = (recap(&wr), recap(&gr));
