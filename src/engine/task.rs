@@ -723,6 +723,7 @@ impl PlayRun<'_> {
             search_paths,
             templating: &templating,
             host,
+            verbosity: self.r.opts.verbosity,
         };
         match module.run(&args, &mut ctx) {
             Ok(r) => ActionOutput::from(r),
