@@ -151,6 +151,13 @@ impl std::fmt::Display for ConnError {
     }
 }
 
+/// A module's `?` on a connection step: the task fails with the transport's message.
+impl From<ConnError> for String {
+    fn from(e: ConnError) -> String {
+        e.message
+    }
+}
+
 pub type ConnResult<T> = Result<T, ConnError>;
 
 /// The operations a module may perform on its host. Paths are the host's paths.

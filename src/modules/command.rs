@@ -105,6 +105,18 @@ pub fn run_command(
             .with("end", Value::Null)
             .with("delta", Value::Null)
     };
+    if let Some(dir) = &chdir
+        && ctx
+            .conn
+            .stat(dir, true)?
+            .is_none_or(|st| st.kind != crate::connection::FileKind::Dir)
+    {
+        // As ansible-core 2.19 words it for `command: echo hi chdir=/nonexist`.
+        let mut result = not_run(String::new(), String::new(), false);
+        result.failed = true;
+        result.msg = Some("Unable to change directory before execution.".to_string());
+        return Ok(result.with("rc", Value::Null));
+    }
     if let Some(creates) = args.str("creates") {
         let path = in_dir(expand_user(ctx.conn, creates)?);
         if ctx.conn.stat(&path, true)?.is_some() {
@@ -252,6 +264,21 @@ mod tests {
             json!({"_raw_params": "false", "chdir": dir, "creates": "."}),
         );
         assert!(!r.changed && !r.failed);
+    }
+
+    #[test]
+    fn a_missing_chdir_fails_before_running() {
+        let mut h = Harness::new();
+        let r = h.run(
+            &Command,
+            json!({"_raw_params": "echo hi", "chdir": h.path("nope")}),
+        );
+        assert!(r.failed && !r.changed);
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Unable to change directory before execution.")
+        );
+        assert_eq!(r.data["rc"], Value::Null);
     }
 
     #[test]

@@ -360,11 +360,12 @@ fn copy_tree(
     Ok(result)
 }
 
-fn join(root: &str, rel: &str) -> String {
-    if rel.is_empty() {
-        root.to_string()
-    } else {
-        format!("{root}/{rel}")
+/// `a/b`, where an empty side is left out (the root of a tree, a top-level entry).
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}/{b}"),
     }
 }
 
@@ -448,7 +449,7 @@ fn gather(fs: &mut dyn SourceFs, src: &str) -> Result<Option<Source>, String> {
     while let Some(rel) = pending.pop() {
         let dir = join(src.trim_end_matches('/'), &rel);
         for name in fs.list(&dir)? {
-            let child_rel = join_rel(&rel, &name);
+            let child_rel = join(&rel, &name);
             let child = join(src.trim_end_matches('/'), &child_rel);
             match fs.stat(&child)? {
                 Some((true, mode)) => {
@@ -471,14 +472,6 @@ fn gather(fs: &mut dyn SourceFs, src: &str) -> Result<Option<Source>, String> {
     }
     entries.sort_by(|a, b| a.rel.cmp(&b.rel));
     Ok(Some(Source::Tree(entries)))
-}
-
-fn join_rel(rel: &str, name: &str) -> String {
-    if rel.is_empty() {
-        name.to_string()
-    } else {
-        format!("{rel}/{name}")
-    }
 }
 
 #[cfg(test)]

@@ -7,16 +7,9 @@ use std::path::{Path, PathBuf};
 use md5::Md5;
 use sha1::{Digest, Sha1};
 
-use crate::connection::{ConnError, Connection, FileAttrs, FileKind, FileStat};
+use crate::connection::{Connection, FileAttrs, FileKind, FileStat};
 use crate::modules::Diff;
 use crate::value::{Map, Value};
-
-/// Transport failures end the task with their message, as any other module failure.
-impl From<ConnError> for String {
-    fn from(e: ConnError) -> String {
-        e.message
-    }
-}
 
 /// `0o644` → `"0644"`, as Ansible prints modes.
 pub fn format_mode(mode: u32) -> String {
