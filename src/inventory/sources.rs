@@ -108,9 +108,26 @@ fn load_file(graph: &mut Graph, path: &Path) -> Result<()> {
 }
 
 fn parse_file(graph: &mut Graph, path: &Path) -> Result<()> {
-    if is_executable(path) {
-        return script::parse(graph, path);
+    if !is_executable(path) {
+        return parse_text_file(graph, path);
     }
+    // As Ansible does, an executable that is not a working script (an INI file with the
+    // x bit set, say) is tried as a text inventory next.
+    let before = graph.clone();
+    let script_err = match script::parse(graph, path) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    *graph = before;
+    let is_script = std::fs::read(path).is_ok_and(|b| b.starts_with(b"#!"));
+    match parse_text_file(graph, path) {
+        Ok(()) => Ok(()),
+        Err(_) if is_script => Err(script_err),
+        Err(e) => Err(e),
+    }
+}
+
+fn parse_text_file(graph: &mut Graph, path: &Path) -> Result<()> {
     let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
     if ext.as_deref() == Some("toml") {
         return Err(Error::parse(format!(

@@ -303,6 +303,17 @@ fn script_sources_without_meta_are_asked_per_host() {
 
 #[cfg(unix)]
 #[test]
+fn executable_ini_files_are_read_as_ini() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree(&[("hosts", "[g]\nh1\n")]);
+    let path = dir.path().join("hosts");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let inv = Inventory::load(&["hosts".to_string()], dir.path()).unwrap();
+    assert_eq!(inv.host_names(), ["h1"]);
+}
+
+#[cfg(unix)]
+#[test]
 fn failing_scripts_report_their_stderr() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tree(&[("inv.sh", "#!/bin/sh\necho boom >&2\nexit 3\n")]);
@@ -686,4 +697,10 @@ fn garbage_never_panics() {
             }
         }
     }
+}
+
+#[test]
+fn inventory_is_shareable_across_threads() {
+    fn assert_traits<T: Clone + Send + Sync>() {}
+    assert_traits::<Inventory>();
 }
