@@ -158,10 +158,18 @@ fn parse_text_file(graph: &mut Graph, path: &Path) -> Result<()> {
     };
     match ini::parse(graph, &text, path) {
         Ok(()) => Ok(()),
-        // A .yml file that is not YAML: the YAML error says more than the INI one.
-        Err(_) if ext.is_some() => Err(yaml_failure),
+        // A .yml file, or one that reads like YAML: the YAML error says more.
+        Err(_) if ext.is_some() || looks_like_yaml(&text) => Err(yaml_failure),
         Err(e) => Err(e),
     }
+}
+
+/// Whether the first meaningful line is a YAML document start or mapping key.
+fn looks_like_yaml(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(['#', ';']))
+        .is_some_and(|l| l.starts_with("---") || l.ends_with(':'))
 }
 
 /// The file as text. Like Ansible, non-UTF-8 bytes are tolerated in comment lines only

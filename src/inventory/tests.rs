@@ -247,6 +247,14 @@ fn yaml_structure_errors_point_at_the_node() {
 }
 
 #[test]
+fn yaml_syntax_errors_in_extensionless_files_are_reported_as_yaml() {
+    let dir = tree(&[("hosts", "all:\n  hosts:\n    web1: {a: [1}\n")]);
+    let err = Inventory::load(&["hosts".to_string()], dir.path()).unwrap_err();
+    assert!(err.message.contains("YAML"), "{err}");
+    assert_eq!(err.span.unwrap().line, 3);
+}
+
+#[test]
 fn directory_sources_skip_ignored_files() {
     let src = fixture("dir_source").join("inventory");
     let inv = Inventory::load(&[src.display().to_string()], Path::new("/")).unwrap();
