@@ -66,7 +66,14 @@ pub(crate) fn parse(graph: &mut Graph, text: &str, path: &Path) -> Result<()> {
                         lineno,
                         format!("Section [{name}:{other}] has unknown type: {other}"),
                     )
-                    .with_hint("a section is [group], [group:children] or [group:vars]"));
+                    .with_hint(
+                        match crate::diagnostic::nearest(other, ["children", "vars", "hosts"]) {
+                            Some(near) => format!("did you mean [{name}:{near}]?"),
+                            None => {
+                                "a section is [group], [group:children] or [group:vars]".to_string()
+                            }
+                        },
+                    ));
                 }
             };
             let known = graph.groups.contains_key(name);

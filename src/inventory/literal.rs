@@ -77,9 +77,16 @@ impl Parser {
                 self.pos += 1;
                 self.skip_space(true);
                 let neg = c == '-';
-                match self.number()? {
+                // `-(1)` is fine in Python: the parentheses leave no trace in the AST.
+                let operand = if self.peek() == Some('(') {
+                    self.paren()?
+                } else {
+                    self.number()?
+                };
+                match operand {
                     Value::Number(n) if neg => negate(&n),
-                    other => Some(other),
+                    n @ Value::Number(_) => Some(n),
+                    _ => None, // only numbers take a sign
                 }
             }
             '.' if self.peek_at(1) == Some('.') && self.peek_at(2) == Some('.') => {
@@ -416,6 +423,41 @@ mod tests {
         assert_eq!(parse_value("(1)"), json!(1));
         assert_eq!(parse_value("'a' 'b'"), json!("ab"));
         assert_eq!(parse_value("..."), json!("..."));
+        assert_eq!(parse_value("[...]"), json!(["..."]));
+        // python3 -c 'import ast; print(ast.literal_eval(S))' for each S
+        let cases = [
+            ("1E-2", json!(0.01)),
+            ("-0.5", json!(-0.5)),
+            (".5", json!(0.5)),
+            ("5.", json!(5.0)),
+            ("00", json!(0)),
+            ("0_0", json!(0)),
+            ("1_0.5_1", json!(10.51)),
+            ("0b101", json!(5)),
+            ("0O17", json!(15)),
+            ("0xFF_FF", json!(65535)),
+            ("+7", json!(7)),
+            ("- 3", json!(-3)),
+            ("-(1)", json!(-1)),
+            ("(1,)", json!([1])),
+            ("[1,]", json!([1])),
+            ("{'a':1,}", json!({"a": 1})),
+            ("{1,2}", json!([1, 2])),
+            (r"r'\n'", json!("\\n")),
+            ("b'x'", json!("x")),
+            ("u'x'", json!("x")),
+            (r"'\x41\u00e9'", json!("A\u{e9}")),
+            ("'''tri'''", json!("tri")),
+            ("True ", json!(true)),
+            ("  42", json!(42)),
+            ("'it''s'", json!("its")),
+            ("1 # c", json!(1)),
+            ("'#' # c", json!("#")),
+            ("{'a': 1, 'a': 2}", json!({"a": 2})),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_value(text), want, "{text:?}");
+        }
     }
 
     #[test]

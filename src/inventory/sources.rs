@@ -108,15 +108,36 @@ fn load_file(graph: &mut Graph, path: &Path) -> Result<()> {
 }
 
 fn parse_file(graph: &mut Graph, path: &Path) -> Result<()> {
-    if is_executable(path) {
-        return script::parse(graph, path);
+    if !is_executable(path) {
+        return parse_text_file(graph, path);
+    }
+    // As Ansible does, an executable that is not a working script (an INI file with the
+    // x bit set, say) is tried as a text inventory next.
+    let before = graph.clone();
+    let script_err = match script::parse(graph, path) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    *graph = before;
+    let is_script = std::fs::read(path).is_ok_and(|b| b.starts_with(b"#!"));
+    match parse_text_file(graph, path) {
+        Ok(()) => Ok(()),
+        Err(_) if is_script => Err(script_err),
+        Err(e) => Err(e),
+    }
+}
+
+fn parse_text_file(graph: &mut Graph, path: &Path) -> Result<()> {
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+    if ext.as_deref() == Some("toml") {
+        return Err(Error::parse(format!(
+            "{}: TOML inventories are not supported",
+            path.display()
+        ))
+        .with_hint("convert it to YAML: ansible-inventory -i FILE --list -y"));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Error::parse(format!("{} is not UTF-8 text", path.display()))
-            .with_hint("an inventory is an INI or YAML text file, or an executable script")
-    })?;
-    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+    let text = decode(bytes, path)?;
     let yaml_ext = matches!(ext.as_deref(), None | Some("yml" | "yaml" | "json"));
     if !yaml_ext {
         return ini::parse(graph, &text, path);
@@ -137,10 +158,47 @@ fn parse_file(graph: &mut Graph, path: &Path) -> Result<()> {
     };
     match ini::parse(graph, &text, path) {
         Ok(()) => Ok(()),
-        // A .yml file that is not YAML: the YAML error says more than the INI one.
-        Err(_) if ext.is_some() => Err(yaml_failure),
+        // A .yml file, or one that reads like YAML: the YAML error says more.
+        Err(_) if ext.is_some() || looks_like_yaml(&text) => Err(yaml_failure),
         Err(e) => Err(e),
     }
+}
+
+/// Whether the first meaningful line is a YAML document start or mapping key.
+fn looks_like_yaml(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(['#', ';']))
+        .is_some_and(|l| l.starts_with("---") || l.ends_with(':'))
+}
+
+/// The file as text. Like Ansible, non-UTF-8 bytes are tolerated in comment lines only
+/// (they become empty lines, so that line numbers stay right).
+fn decode(bytes: Vec<u8>, path: &Path) -> Result<String> {
+    let bytes = match String::from_utf8(bytes) {
+        Ok(text) => return Ok(text),
+        Err(e) => e.into_bytes(),
+    };
+    let mut text = String::with_capacity(bytes.len());
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        match std::str::from_utf8(line) {
+            Ok(l) => text.push_str(l),
+            Err(_) if matches!(line.first(), Some(b'#' | b';')) => {}
+            Err(_) => {
+                return Err(Error::parse("this line is not valid UTF-8")
+                    .at(crate::diagnostic::Span::new(
+                        std::sync::Arc::new(path.to_path_buf()),
+                        i + 1,
+                        1,
+                    ))
+                    .with_hint("save the inventory as UTF-8"));
+            }
+        }
+    }
+    Ok(text)
 }
 
 #[cfg(unix)]

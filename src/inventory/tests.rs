@@ -169,6 +169,30 @@ fn ini_errors_say_file_and_line() {
 }
 
 #[test]
+fn ini_non_utf8_is_tolerated_in_comments_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hosts"), b"# caf\xe9\n[g]\nh1\n").unwrap();
+    let inv = Inventory::load(&["hosts".to_string()], dir.path()).unwrap();
+    assert_eq!(inv.host_names(), ["h1"]);
+    std::fs::write(dir.path().join("hosts"), b"[g]\nh1\nh\xe9\n").unwrap();
+    let err = Inventory::load(&["hosts".to_string()], dir.path()).unwrap_err();
+    assert_eq!(err.span.unwrap().line, 3);
+}
+
+#[test]
+fn toml_inventories_are_refused_with_a_hint() {
+    let dir = tree(&[("hosts.toml", "[g.hosts]\nh1 = {}\n")]);
+    let err = Inventory::load(&["hosts.toml".to_string()], dir.path()).unwrap_err();
+    assert!(err.message.contains("TOML"));
+}
+
+#[test]
+fn unknown_section_types_suggest_the_nearest() {
+    let err = ini_err("[g:child]\nx\n");
+    assert_eq!(err.hint.as_deref(), Some("did you mean [g:children]?"));
+}
+
+#[test]
 fn ini_vars_before_group_declaration_are_fine() {
     let (_d, inv) = ini("[g:vars]\nx=1\n[g]\nh1\n");
     assert_eq!(vars(&inv, "h1"), json!({"x": 1}));
@@ -223,6 +247,14 @@ fn yaml_structure_errors_point_at_the_node() {
 }
 
 #[test]
+fn yaml_syntax_errors_in_extensionless_files_are_reported_as_yaml() {
+    let dir = tree(&[("hosts", "all:\n  hosts:\n    web1: {a: [1}\n")]);
+    let err = Inventory::load(&["hosts".to_string()], dir.path()).unwrap_err();
+    assert!(err.message.contains("YAML"), "{err}");
+    assert_eq!(err.span.unwrap().line, 3);
+}
+
+#[test]
 fn directory_sources_skip_ignored_files() {
     let src = fixture("dir_source").join("inventory");
     let inv = Inventory::load(&[src.display().to_string()], Path::new("/")).unwrap();
@@ -260,6 +292,43 @@ fn script_sources_use_meta_hostvars() {
         json!({"http_port": 80, "ansible_host": "10.1.0.1", "nested": {"a": [1, 2]}})
     );
     assert_eq!(inv.groups_map()["legacy"], ["l1"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn script_sources_without_meta_are_asked_per_host() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree(&[(
+        "inv.sh",
+        "#!/bin/sh\nif [ \"$1\" = --list ]; then echo '{\"g\": {\"hosts\": [\"a\", \"b\"]}}';\n\
+         else echo \"{\\\"who\\\": \\\"$2\\\"}\"; fi\n",
+    )]);
+    let script = dir.path().join("inv.sh");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let inv = Inventory::load(&["inv.sh".to_string()], dir.path()).unwrap();
+    assert_eq!(vars(&inv, "b"), json!({"who": "b"}));
+}
+
+#[cfg(unix)]
+#[test]
+fn executable_ini_files_are_read_as_ini() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree(&[("hosts", "[g]\nh1\n")]);
+    let path = dir.path().join("hosts");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let inv = Inventory::load(&["hosts".to_string()], dir.path()).unwrap();
+    assert_eq!(inv.host_names(), ["h1"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn failing_scripts_report_their_stderr() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tree(&[("inv.sh", "#!/bin/sh\necho boom >&2\nexit 3\n")]);
+    let script = dir.path().join("inv.sh");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let err = Inventory::load(&["inv.sh".to_string()], dir.path()).unwrap_err();
+    assert!(err.message.contains("boom"), "{err}");
 }
 
 // ---------------------------------------------------------------- variable precedence
@@ -636,4 +705,10 @@ fn garbage_never_panics() {
             }
         }
     }
+}
+
+#[test]
+fn inventory_is_shareable_across_threads() {
+    fn assert_traits<T: Clone + Send + Sync>() {}
+    assert_traits::<Inventory>();
 }
