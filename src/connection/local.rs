@@ -22,17 +22,23 @@ use nix::unistd::{Gid, Group, Pid, Uid, User};
 
 use super::{
     Become, Command, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs,
-    FileKind, FileStat,
+    FileKind, FileStat, TaskSettings,
 };
 
 /// Runs modules' steps on the controller itself (`ansible_connection=local`).
 #[derive(Default)]
-pub struct LocalConnection;
+pub struct LocalConnection {
+    task: TaskSettings,
+}
 
 impl Connection for LocalConnection {
+    fn set_task_settings(&mut self, settings: TaskSettings) {
+        self.task = settings;
+    }
+
     fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
         let argv = command_argv(&req.command);
-        let (argv, password) = match &req.become_ {
+        let (argv, password) = match req.become_.as_ref().or(self.task.become_.as_ref()) {
             Some(become_) if !is_current_user(&become_.user) => wrap_become(become_, argv)?,
             _ => (argv, None),
         };
@@ -41,6 +47,7 @@ impl Connection for LocalConnection {
         };
         let mut cmd = std::process::Command::new(program);
         cmd.args(rest)
+            .envs(self.task.env.iter().map(|(k, v)| (k, v)))
             .envs(req.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -523,7 +530,7 @@ mod tests {
     use super::*;
 
     fn conn() -> LocalConnection {
-        LocalConnection
+        LocalConnection::default()
     }
 
     fn path_in(dir: &tempfile::TempDir, name: &str) -> String {

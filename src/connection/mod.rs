@@ -160,9 +160,20 @@ impl From<ConnError> for String {
 
 pub type ConnResult<T> = Result<T, ConnError>;
 
+/// What applies to every command of the task about to run: its `environment:` and its
+/// privilege escalation. A request that sets its own `become_` keeps it.
+#[derive(Clone, Debug, Default)]
+pub struct TaskSettings {
+    pub env: Vec<(String, String)>,
+    pub become_: Option<Become>,
+}
+
 /// The operations a module may perform on its host. Paths are the host's paths.
 /// Every method is one logical step; an implementation may batch it into one round trip.
 pub trait Connection: Send {
+    /// Set what the next steps run with (the engine calls this before each task).
+    fn set_task_settings(&mut self, settings: TaskSettings);
+
     /// Run a command and wait for it.
     fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput>;
 

@@ -177,11 +177,9 @@ pub fn run(
             if let Some(lv) = stack
                 .get("ansible_loop_var")
                 .and_then(|v| v.as_str().map(str::to_string))
-            {
-                if let Some(v) = stack.get(&lv) {
+                && let Some(v) = stack.get(&lv) {
                     params.insert(lv, v);
                 }
-            }
             let mut out = ActionOutput::effect(Effect::IncludeTasks { path, params });
             out.result
                 .data
@@ -201,11 +199,9 @@ pub fn run(
             if let Some(lv) = stack
                 .get("ansible_loop_var")
                 .and_then(|v| v.as_str().map(str::to_string))
-            {
-                if let Some(v) = stack.get(&lv) {
+                && let Some(v) = stack.get(&lv) {
                     params.insert(lv, v);
                 }
-            }
             ActionOutput::effect(Effect::IncludeRole {
                 name,
                 params,

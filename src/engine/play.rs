@@ -510,11 +510,10 @@ impl<'r> PlayRun<'r> {
         // Hosts that failed keep their notifications dropped, as Ansible does.
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         for h in batch {
-            if let Some(s) = state.get_mut(h) {
-                if s.failed || s.unreachable {
+            if let Some(s) = state.get_mut(h)
+                && (s.failed || s.unreachable) {
                     s.notified.clear();
                 }
-            }
         }
     }
 

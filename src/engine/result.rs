@@ -97,11 +97,10 @@ pub fn display_map(result: &Map, no_log: bool, action: &str, status: Status) -> 
     if no_log {
         let mut m = Map::new();
         m.insert("censored".into(), Value::String("the output has been hidden due to the fact that 'no_log: true' was specified for this result".into()));
-        if let Some(c) = result.get("changed") {
-            if status != Status::Skipped {
+        if let Some(c) = result.get("changed")
+            && status != Status::Skipped {
                 m.insert("changed".into(), c.clone());
             }
-        }
         return m;
     }
     let mut m: Map = result

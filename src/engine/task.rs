@@ -12,7 +12,7 @@ use super::loops;
 use super::play::{OMIT, PlayRun};
 use super::result::{Effect, HostOutcome, display_map, item_label, module_result_map};
 use super::templating::TaskTemplating;
-use crate::connection::{Connection, LocalConnection};
+use crate::connection::{Connection, LocalConnection, TaskSettings};
 use crate::modules::{self, ModuleContext, ModuleResult};
 use crate::output::{Event, HostResult, Status};
 use crate::playbook::Task;
@@ -53,16 +53,15 @@ impl PlayRun<'_> {
     /// The variables of `task` on `host`, in Ansible's precedence order.
     pub fn stack_for(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> VarStack {
         let mut s = self.host_stack(host, Some((task, frame)));
-        let mut snapshot = Vec::new();
-        for h in self
-            .r
-            .hosts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-        {
-            snapshot.push((h.clone(), self.host_stack(h, None)));
-        }
+        // Names first: `host_stack` takes the host table's lock itself.
+        let names: Vec<String> = self.r.hosts.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let snapshot = names
+            .into_iter()
+            .map(|h| {
+                let stack = self.host_stack(&h, None);
+                (h, stack)
+            })
+            .collect();
         s.set_hostvars(Arc::new(HostVarsSnapshot {
             stacks: snapshot,
             value: std::sync::OnceLock::new(),
@@ -175,11 +174,10 @@ impl PlayRun<'_> {
         if let Some(role) = frame.role() {
             search_paths.push(role.path.clone());
         }
-        if let Some(dir) = task.file.parent() {
-            if !search_paths.iter().any(|p| p == dir) {
+        if let Some(dir) = task.file.parent()
+            && !search_paths.iter().any(|p| p == dir) {
                 search_paths.push(dir.to_path_buf());
             }
-        }
         if !search_paths.contains(&self.play.dir) {
             search_paths.push(self.play.dir.clone());
         }
@@ -444,8 +442,8 @@ impl PlayRun<'_> {
         } else {
             Status::Ok
         };
-        if any_failed && ignore_errors {
-            if let Some(last) = out
+        if any_failed && ignore_errors
+            && let Some(last) = out
                 .events
                 .iter_mut()
                 .rev()
@@ -453,7 +451,6 @@ impl PlayRun<'_> {
             {
                 last.ignored = true;
             }
-        }
         out.changed = any_changed;
         out.failed = any_failed && !ignore_errors;
         out.ignored = any_failed && ignore_errors;
@@ -711,6 +708,10 @@ impl PlayRun<'_> {
             .keyword(&task.keywords, |k| &k.diff)
             .map(|v| self.truthy(v, &scope))
             .unwrap_or(self.r.opts.diff);
+        match self.task_settings(task, frame, &scope) {
+            Ok(settings) => connection.set_task_settings(settings),
+            Err(msg) => return ActionOutput::failed(msg),
+        }
         let templating = TaskTemplating {
             templar: &self.r.templar,
             vars: stack,
@@ -729,6 +730,37 @@ impl PlayRun<'_> {
             Ok(r) => ActionOutput::from(r),
             Err(msg) => ActionOutput::failed(msg),
         }
+    }
+
+    /// The task's `environment:` (outer levels first, inner keys win) and become.
+    fn task_settings(&self, task: &Task, frame: &Arc<Frame>, scope: &Scope<'_>) -> Result<TaskSettings, String> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut levels = frame.environment();
+        levels.extend(task.keywords.environment.iter());
+        for level in levels {
+            match self.r.templar.render_value(level, scope).map_err(|e| e.message)? {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        env.retain(|(name, _)| *name != k);
+                        env.push((k, value::to_display_string(&v)));
+                    }
+                }
+                Value::Null => {}
+                other => return Err(format!("environment must be a mapping, got {}", value::to_display_string(&other))),
+            }
+        }
+        let kw = |get: fn(&crate::playbook::Keywords) -> &Option<Value>| -> Option<Value> {
+            frame.keyword(&task.keywords, get).and_then(|v| self.r.templar.render_value(v, scope).ok())
+        };
+        let var = |name: &str| scope.vars.get(name).and_then(|v| self.r.templar.render_value(&v, scope).ok());
+        let become_on = kw(|k| &k.become_).or_else(|| var("ansible_become")).and_then(|v| value::to_bool(&v)).unwrap_or(self.r.opts.become_);
+        let become_ = become_on.then(|| crate::connection::Become {
+            method: kw(|k| &k.become_method).or_else(|| var("ansible_become_method")).map(|v| value::to_display_string(&v)).unwrap_or_else(|| self.r.opts.become_method.clone()),
+            user: kw(|k| &k.become_user).or_else(|| var("ansible_become_user")).map(|v| value::to_display_string(&v)).or_else(|| self.r.opts.become_user.clone()).unwrap_or_else(|| "root".into()),
+            flags: kw(|k| &k.become_flags).or_else(|| var("ansible_become_flags")).map(|v| value::to_display_string(&v)),
+            password: var("ansible_become_password").or_else(|| var("ansible_become_pass")).map(|v| value::to_display_string(&v)).or_else(|| self.r.opts.become_password.clone()),
+        });
+        Ok(TaskSettings { env, become_ })
     }
 
     /// Report an outcome and apply it to the host and the play.

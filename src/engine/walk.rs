@@ -274,10 +274,10 @@ impl PlayRun<'_> {
                         &files,
                         public,
                     ) {
-                        Ok((block, handlers, _)) => {
+                        Ok(role) => {
                             let child = Frame::include(frame, Default::default());
-                            self.add_handlers(&handlers, &child);
-                            if let Some(node) = block {
+                            self.add_handlers(&role.handlers, &child);
+                            if let Some(node) = role.block {
                                 self.run_list(&[node], &child, &hosts);
                             }
                         }

@@ -71,7 +71,7 @@ impl Harness {
         let search_paths = vec![dir.path().to_path_buf()];
         Harness {
             dir,
-            conn: LocalConnection,
+            conn: LocalConnection::default(),
             check_mode: false,
             diff_mode: false,
             search_paths,

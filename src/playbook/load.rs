@@ -435,12 +435,11 @@ impl Loader {
                     public,
                     &RoleFiles::default(),
                 )? {
-                    if let TaskNode::Block(b) = &block {
-                        if let Some(r) = &b.role {
+                    if let TaskNode::Block(b) = &block
+                        && let Some(r) = &b.role {
                             deps_defaults.extend(r.defaults_chain.clone());
                             deps_vars.extend(r.vars_chain.clone());
                         }
-                    }
                     children.push(block);
                 }
             }
@@ -589,7 +588,7 @@ impl Loader {
         ctx: &TaskFileCtx,
         files: &RoleFiles,
         public: bool,
-    ) -> Result<(Option<TaskNode>, Vec<TaskNode>, Vec<Arc<RoleUse>>)> {
+    ) -> Result<DynamicRole> {
         let mut handlers = Vec::new();
         let mut public_roles = Vec::new();
         let mut collect = PlayCollect {
@@ -607,7 +606,7 @@ impl Loader {
             public,
             files,
         )?;
-        Ok((block, handlers, public_roles))
+        Ok(DynamicRole { block, handlers })
     }
 
     fn parse_task_list(
@@ -744,6 +743,13 @@ impl Loader {
             Some(node) => self.parse_task_list(&node, &file, ctx, collect),
         }
     }
+}
+
+/// A role loaded at run time by `include_role`: its block (`None` when it already ran)
+/// and the handlers it brings to the play.
+pub struct DynamicRole {
+    pub block: Option<TaskNode>,
+    pub handlers: Vec<TaskNode>,
 }
 
 /// Where a play's loading gathers what roles contribute to the whole play.

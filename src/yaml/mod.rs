@@ -330,12 +330,11 @@ impl MarkedEventReceiver for Builder {
                 if let Some(Partial::Map(mut node, anchor, pairs, _)) = self.stack.pop() {
                     // A block mapping's start event comes after its first key has been
                     // scanned: the mapping starts where its first key does.
-                    if let Some((first, _)) = pairs.first() {
-                        if (first.span.line, first.span.column) < (node.span.line, node.span.column)
+                    if let Some((first, _)) = pairs.first()
+                        && (first.span.line, first.span.column) < (node.span.line, node.span.column)
                         {
                             node.span = first.span.clone();
                         }
-                    }
                     node.kind = NodeKind::Map(pairs);
                     self.push_node(node, anchor);
                 }

@@ -19,11 +19,10 @@ pub fn resolve_plain(s: &str) -> Value {
     if let Some(n) = resolve_int(s) {
         return Value::Number(n.into());
     }
-    if let Some(f) = resolve_float(s) {
-        if let Some(n) = Number::from_f64(f) {
+    if let Some(f) = resolve_float(s)
+        && let Some(n) = Number::from_f64(f) {
             return Value::Number(n);
         }
-    }
     Value::String(s.to_string())
 }
 
