@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use md5::Md5;
-use minijinja::value::Value as MjValue;
+use minijinja::value::{Kwargs, Value as MjValue};
 use minijinja::{Environment, Error};
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
@@ -20,7 +20,9 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("md5", |v: &MjValue| digest_of(v, "md5"));
 }
 
-fn b64encode(v: &MjValue, encoding: Option<String>) -> Result<String, Error> {
+fn b64encode(v: &MjValue, encoding: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let encoding = kwargs.get::<Option<String>>("encoding")?.or(encoding);
+    kwargs.assert_all_used()?;
     let text = py_str(v)?;
     let bytes = match encoding.as_deref() {
         Some("utf-16-le") => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
@@ -29,7 +31,9 @@ fn b64encode(v: &MjValue, encoding: Option<String>) -> Result<String, Error> {
     Ok(STANDARD.encode(bytes))
 }
 
-fn b64decode(v: &MjValue, encoding: Option<String>) -> Result<String, Error> {
+fn b64decode(v: &MjValue, encoding: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let encoding = kwargs.get::<Option<String>>("encoding")?.or(encoding);
+    kwargs.assert_all_used()?;
     let text = py_str(v)?;
     let bytes = STANDARD
         .decode(text.trim())

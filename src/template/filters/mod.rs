@@ -30,7 +30,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     network::register(env);
     random::register(env);
     version::register(env);
-    env.add_filter("truncate", minijinja_contrib::filters::truncate);
 }
 
 /// Python's `type(x).__name__` for a template value (`type_debug`, error messages).

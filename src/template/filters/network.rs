@@ -54,11 +54,10 @@ fn parse(s: &str) -> Option<Parsed> {
 }
 
 fn version_ok(p: &Parsed, version: Option<u8>) -> bool {
-    match (version, p.net) {
-        (None, _) => true,
-        (Some(4), IpNet::V4(_)) | (Some(6), IpNet::V6(_)) => true,
-        _ => false,
-    }
+    matches!(
+        (version, p.net),
+        (None, _) | (Some(4), IpNet::V4(_)) | (Some(6), IpNet::V6(_))
+    )
 }
 
 fn ip_filter(v: &MjValue, query: Option<MjValue>, version: Option<u8>) -> Result<MjValue, Error> {
@@ -66,7 +65,7 @@ fn ip_filter(v: &MjValue, query: Option<MjValue>, version: Option<u8>) -> Result
         let mut out = Vec::new();
         for item in v.try_iter()? {
             let r = ip_filter(&item, query.clone(), version)?;
-            if !(r.kind() == ValueKind::Bool && !r.is_true()) {
+            if r.kind() != ValueKind::Bool || r.is_true() {
                 out.push(r);
             }
         }

@@ -69,10 +69,10 @@ pub(crate) fn dirname(p: &str) -> String {
 }
 
 fn expanduser(p: &str) -> String {
-    if p == "~" || p.starts_with("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return format!("{}{}", home.to_string_lossy(), &p[1..]);
-        }
+    if (p == "~" || p.starts_with("~/"))
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return format!("{}{}", home.to_string_lossy(), &p[1..]);
     }
     p.to_string()
 }

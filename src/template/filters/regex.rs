@@ -153,7 +153,9 @@ fn regex_findall(v: &MjValue, pattern: String, kwargs: Kwargs) -> Result<MjValue
 }
 
 /// Python's `re.escape` (Ansible's default `re_type='python'`).
-fn regex_escape(v: &MjValue, re_type: Option<String>) -> Result<String, Error> {
+fn regex_escape(v: &MjValue, re_type: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let re_type = kwargs.get::<Option<String>>("re_type")?.or(re_type);
+    kwargs.assert_all_used()?;
     let text = py_str(v)?;
     if re_type.as_deref() == Some("posix_basic") {
         return Ok(text

@@ -7,8 +7,12 @@ use serde_json::json;
 
 use super::*;
 
+mod filters;
+mod lookups;
+mod test_plugins;
+
 /// A plain map of variables.
-struct MapVars(crate::value::Map);
+pub(super) struct MapVars(crate::value::Map);
 
 impl VarSource for MapVars {
     fn get(&self, name: &str) -> Option<Value> {
@@ -19,7 +23,7 @@ impl VarSource for MapVars {
     }
 }
 
-fn vars() -> MapVars {
+pub(super) fn vars() -> MapVars {
     let Value::Object(m) = json!({
         "d": {"a": 1, "b": [1, 2]},
         "l": [3, 1, 2],
@@ -40,7 +44,7 @@ fn vars() -> MapVars {
     MapVars(m)
 }
 
-fn render(s: &str) -> Result<Value, TemplateError> {
+pub(super) fn render(s: &str) -> Result<Value, TemplateError> {
     let v = vars();
     let scope = Scope {
         vars: &v,
@@ -49,14 +53,14 @@ fn render(s: &str) -> Result<Value, TemplateError> {
     Templar::new().render_str(s, &scope)
 }
 
-fn ok(s: &str) -> Value {
+pub(super) fn ok(s: &str) -> Value {
     render(s).unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     match ok(s) {
         Value::String(s) => s,
-        other => panic!("{s} gave non-string {other}"),
+        other => crate::value::to_display_string(&other),
     }
 }
 
