@@ -145,6 +145,11 @@ impl RenderCtx {
         if let Some(v) = lock(&self.cache).get(name) {
             return Some(v.clone());
         }
+        // A variable that failed once stays failed for this render (minijinja looks
+        // names up again to describe an error; re-rendering would compound).
+        if lock(&self.state).failures.iter().any(|(n, _)| n == name) {
+            return None;
+        }
         let Some(raw) = self.raw_var(name) else {
             if name == "vars" {
                 return Some(self.root());

@@ -94,6 +94,7 @@ fn mixed_text_uses_python_display() {
     );
     assert_eq!(text("{{ 1 }}{{ 2 }}"), "12");
     assert_eq!(text("  {{ 1 }}"), "  1");
+    assert_eq!(text("a{{ 'x' if false }}b"), "ab");
 }
 
 #[test]
@@ -149,6 +150,15 @@ fn defined_and_default_tolerate_undefined() {
     assert_eq!(ok("{{ foo | d('x') }}"), json!("x"));
     assert_eq!(ok("{{ d['missing'] | default('z') }}"), json!("z"));
     assert_eq!(ok("{{ d.zz is defined }}"), json!(false));
+    // ansible: msg="{{ nope.bar is defined }}" → False
+    assert_eq!(ok("{{ nope.bar is defined }}"), json!(false));
+    assert_eq!(ok("{{ nope.bar | default(3) }}"), json!(3));
+    assert_eq!(
+        render("{{ nope.bar is defined }} {{ other }}")
+            .unwrap_err()
+            .message,
+        "'nope' is undefined"
+    );
     assert_eq!(ok("{{ broken is defined }}"), json!(false));
     assert_eq!(ok("{{ broken | default('dflt') }}"), json!("dflt"));
     assert_eq!(ok("{{ '' | default('x', true) }}"), json!("x"));
@@ -257,4 +267,74 @@ fn render_file_keeps_trailing_newline_and_header() {
 fn templar_is_send_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Templar>();
+}
+
+/// A variable chain: `v0: "{{ v1 }}"`, ..., `v{n}: "end"`.
+fn chain(n: usize) -> MapVars {
+    let mut m = crate::value::Map::new();
+    for i in 0..n {
+        m.insert(format!("v{i}"), json!(format!("{{{{ v{} }}}}", i + 1)));
+    }
+    m.insert(format!("v{n}"), json!("end"));
+    MapVars(m)
+}
+
+#[test]
+fn deep_variable_chains_resolve_or_fail_cleanly() {
+    let t = Templar::new();
+    let ok_chain = chain(20);
+    let scope = Scope {
+        vars: &ok_chain,
+        search_paths: &[],
+    };
+    assert_eq!(t.render_str("{{ v0 }}", &scope).unwrap(), json!("end"));
+    let long = chain(200);
+    let scope = Scope {
+        vars: &long,
+        search_paths: &[],
+    };
+    let e = t.render_str("{{ v0 }}", &scope).unwrap_err();
+    assert!(
+        e.message.starts_with("Recursive loop detected"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn deeply_nested_syntax_is_an_error_not_a_crash() {
+    let deep = format!("{{{{ {}{} }}}}", "[".repeat(5000), "]".repeat(5000));
+    assert!(render(&deep).is_err());
+    let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+    assert!(render(&deep).is_err());
+}
+
+#[test]
+fn one_templar_serves_many_threads() {
+    let t = std::sync::Arc::new(Templar::new());
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                let mut m = crate::value::Map::new();
+                m.insert("i".into(), json!(i));
+                m.insert("msg".into(), json!("host {{ i }}"));
+                let v = MapVars(m);
+                let scope = Scope {
+                    vars: &v,
+                    search_paths: &[],
+                };
+                for _ in 0..200 {
+                    assert_eq!(
+                        t.render_str("{{ msg }}", &scope).unwrap(),
+                        json!(format!("host {i}"))
+                    );
+                    assert!(t.condition("i is number and i >= 0", &scope).unwrap());
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
 }
