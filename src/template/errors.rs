@@ -112,8 +112,14 @@ fn undefined_error(detail: &str, engine: &Engine, ctx: &Arc<RenderCtx>) -> Templ
         .eval(ctx, parent)
         .map(|v| super::filters::python_type_name(&v))
         .unwrap_or("object");
+    // Python shows an index bare and a key quoted.
+    let shown = if key.parse::<i64>().is_ok() && !expr.ends_with("\"]") && !expr.ends_with("']") {
+        key.to_string()
+    } else {
+        format!("'{key}'")
+    };
     TemplateError {
-        message: format!("object of type '{parent_type}' has no attribute '{key}'"),
+        message: format!("object of type '{parent_type}' has no attribute {shown}"),
         undefined: Some(key.to_string()),
     }
 }

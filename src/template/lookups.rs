@@ -35,6 +35,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     );
 }
 
+/// Marks the error of an unknown lookup name.
+const NOT_FOUND: &str = "\u{1}lookup not found";
+
 fn ctx(state: &State) -> Result<Arc<RenderCtx>, Error> {
     state
         .lookup(CTX_VAR)
@@ -80,7 +83,17 @@ fn run(
             );
             Vec::new()
         }
-        Err(e) => return Err(e),
+        Err(e) if e.detail().is_some_and(|d| d.starts_with(NOT_FOUND)) => {
+            return Err(plugin_error(format!(
+                "The lookup plugin '{name}' was not found."
+            )));
+        }
+        Err(e) => {
+            return Err(plugin_error(format!(
+                "The lookup plugin '{name}' failed: {}",
+                e.detail().unwrap_or_default()
+            )));
+        }
     };
     if wantlist {
         return Ok(to_jinja(&Value::Array(result)));
@@ -223,7 +236,7 @@ fn dispatch(
                 })
                 .collect())
         }
-        other => Err(plugin_error(format!("lookup plugin ({other}) not found"))),
+        _ => Err(plugin_error(NOT_FOUND)),
     }
 }
 
@@ -439,7 +452,7 @@ fn vars(
                 (Some(e), _) => Err(plugin_error(e.message)),
                 (None, Some(d)) => Ok(d.clone()),
                 (None, None) => Err(plugin_error(format!(
-                    "No variable found with this name: {name}"
+                    "No variable named '{name}' was found."
                 ))),
             },
         })

@@ -41,6 +41,19 @@ fn list_lookups() {
     assert_eq!(ok("{{ lookup('vars', 'l') }}"), json!([3, 1, 2]));
     assert_eq!(ok("{{ lookup('vars', 'greeting') }}"), json!("hello web"));
     assert_eq!(ok("{{ lookup('vars', 'nope', default='d') }}"), json!("d"));
+    // ansible: msg="{{ lookup('vars', 'missing') }}"
+    assert_eq!(
+        super::render("{{ lookup('vars', 'missing') }}")
+            .unwrap_err()
+            .message,
+        "The lookup plugin 'vars' failed: No variable named 'missing' was found."
+    );
+    assert_eq!(
+        super::render("{{ lookup('nosuchlookup', 'x') }}")
+            .unwrap_err()
+            .message,
+        "The lookup plugin 'nosuchlookup' was not found."
+    );
 }
 
 #[test]

@@ -133,6 +133,15 @@ fn undefined_errors_name_the_variable() {
     assert_eq!(e.message, "'foo' is undefined");
     let e = render("{{ d.zz }}").unwrap_err();
     assert_eq!(e.message, "object of type 'dict' has no attribute 'zz'");
+    // ansible: msg="{{ l[10] }}" / "{{ d.a.b }}"
+    assert_eq!(
+        render("{{ l[10] }}").unwrap_err().message,
+        "object of type 'list' has no attribute 10"
+    );
+    assert_eq!(
+        render("{{ d.a.b }}").unwrap_err().message,
+        "object of type 'int' has no attribute 'b'"
+    );
     let e = render("{{ d['zz'] }}").unwrap_err();
     assert_eq!(e.message, "object of type 'dict' has no attribute 'zz'");
     // The cause inside a variable's own template is what gets reported.
@@ -336,5 +345,80 @@ fn one_templar_serves_many_threads() {
         .collect();
     for h in handles {
         h.join().unwrap();
+    }
+}
+
+/// Random template-like input never panics (a taste of the fuzz test to come).
+#[test]
+fn random_input_never_panics() {
+    let pieces = [
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "{#",
+        "#}",
+        "if",
+        "for",
+        "x",
+        "in",
+        "l",
+        "d",
+        "endif",
+        "endfor",
+        "|",
+        "default",
+        "int",
+        "to_json",
+        "(",
+        ")",
+        "[",
+        "]",
+        "'",
+        "\"",
+        ",",
+        ".",
+        "a",
+        "1",
+        "-",
+        "+",
+        "~",
+        "*",
+        "/",
+        "is",
+        "defined",
+        "not",
+        "none",
+        "lookup",
+        "'vars'",
+        "regex_replace",
+        "'(('",
+        "combine",
+        "from_yaml",
+        "b64decode",
+        "ipaddr",
+        "version",
+        "flatten",
+        "{",
+        "}",
+        ":",
+        "\n",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..3000 {
+        let n = rng.usize(1..16);
+        let s: String = (0..n)
+            .map(|_| pieces[rng.usize(0..pieces.len())])
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = render(&s);
+        let v = vars();
+        let scope = Scope {
+            vars: &v,
+            search_paths: &[],
+        };
+        let t = Templar::new();
+        let _ = t.eval(&s, &scope);
+        let _ = t.condition(&s, &scope);
     }
 }
