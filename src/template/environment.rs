@@ -47,7 +47,7 @@ pub(crate) fn build(syntax: SyntaxConfig, lenient: bool) -> Environment<'static>
     env.set_formatter(format_value);
     env.set_loader(load_template);
     env.set_path_join_callback(join_include_path);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    super::methods::register(&mut env);
     env.add_global("omit", super::OMIT_PLACEHOLDER);
     super::filters::register(&mut env);
     super::test_plugins::register(&mut env);

@@ -22,6 +22,7 @@ mod errors;
 mod file_header;
 mod filters;
 mod lookups;
+mod methods;
 mod test_plugins;
 #[cfg(test)]
 mod tests;
@@ -196,6 +197,8 @@ impl Templar {
             self.engine
                 .render_file(ctx, &syntax, path, body, include_dirs)
         })?;
+        // `newline_sequence` may arrive escaped, as written in YAML ('\r\n').
+        let newline = file_header::unescape(&newline);
         Ok(if newline != "\n" && !newline.is_empty() {
             text.replace('\n', &newline)
         } else {

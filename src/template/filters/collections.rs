@@ -300,22 +300,28 @@ fn dict2items(v: &MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
     ))
 }
 
+/// `items2dict(key_name='key', value_name='value')`; the names may be indexes
+/// when the items are pairs (`key_name=0, value_name=1`).
 fn items2dict(v: &MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
     let key_name = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or("key".into());
+        .get::<Option<MjValue>>("key_name")?
+        .unwrap_or(MjValue::from("key"));
     let value_name = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or("value".into());
+        .get::<Option<MjValue>>("value_name")?
+        .unwrap_or(MjValue::from("value"));
     kwargs.assert_all_used()?;
     let mut out = Map::new();
-    for item in list_data(v, "items2dict")? {
-        let (Some(k), Some(val)) = (item.get(&key_name), item.get(&value_name)) else {
+    for item in items(v, "items2dict")? {
+        let k = item.get_item(&key_name)?;
+        let val = item.get_item(&value_name)?;
+        if k.is_undefined() || val.is_undefined() {
             return Err(plugin_error(format!(
-                "items2dict requires each item to have '{key_name}' and '{value_name}' keys"
+                "items2dict requires each item to have '{}' and '{}' keys",
+                super::py_str(&key_name)?,
+                super::py_str(&value_name)?
             )));
-        };
-        out.insert(crate::value::to_display_string(k), val.clone());
+        }
+        out.insert(super::py_str(&k)?, data(&val)?);
     }
     Ok(value(&Value::Object(out)))
 }

@@ -422,3 +422,70 @@ fn random_input_never_panics() {
         let _ = t.condition(&s, &scope);
     }
 }
+
+#[test]
+fn python_methods_and_globals() {
+    assert_eq!(ok("{{ [1,2].index(2) }}"), json!(1));
+    assert_eq!(ok("{{ [1,2,2].count(2) }}"), json!(2));
+    assert_eq!(ok("{{ 'a-b'.split('-') }}"), json!(["a", "b"]));
+    assert_eq!(ok("{{ dict([['a', 1]], b=2) }}"), json!({"a": 1, "b": 2}));
+    assert_eq!(ok("{{ dict(a=1) }}"), json!({"a": 1}));
+    assert!(render("{{ [1].index(5) }}").is_err());
+}
+
+#[test]
+fn render_file_includes_and_delimiters() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("part.j2"), "part {{ name }}\n").unwrap();
+    let v = vars();
+    let scope = Scope {
+        vars: &v,
+        search_paths: &[],
+    };
+    let t = Templar::new();
+    let main = dir.path().join("main.j2");
+    let out = t
+        .render_file(
+            "a\n{% include 'part.j2' %}b\n",
+            &main,
+            &TemplateOptions::default(),
+            &scope,
+        )
+        .unwrap();
+    assert_eq!(out, "a\npart web\nb\n");
+    let opts = TemplateOptions {
+        variable_start_string: Some("[[".into()),
+        variable_end_string: Some("]]".into()),
+        ..TemplateOptions::default()
+    };
+    assert_eq!(
+        t.render_file("[[ name ]] {{ x }}", &main, &opts, &scope)
+            .unwrap(),
+        "web {{ x }}"
+    );
+    let crlf = TemplateOptions {
+        newline_sequence: "\r\n".into(),
+        ..TemplateOptions::default()
+    };
+    assert_eq!(
+        t.render_file("a\nb\n", &main, &crlf, &scope).unwrap(),
+        "a\r\nb\r\n"
+    );
+    let escaped = TemplateOptions {
+        newline_sequence: "\\r\\n".into(),
+        ..TemplateOptions::default()
+    };
+    assert_eq!(
+        t.render_file("a\n", &main, &escaped, &scope).unwrap(),
+        "a\r\n"
+    );
+    let err = t
+        .render_file(
+            "x\n{{ nope }}\n",
+            &main,
+            &TemplateOptions::default(),
+            &scope,
+        )
+        .unwrap_err();
+    assert_eq!(err.message, "'nope' is undefined");
+}
