@@ -269,7 +269,7 @@ fn find(ctx: &RenderCtx, name: &str, subdir: &str) -> Option<PathBuf> {
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
     }
-    for dir in &ctx.search_paths {
+    for dir in &ctx.search_paths() {
         for candidate in [dir.join(subdir).join(name), dir.join(name)] {
             if candidate.exists() {
                 return Some(candidate);
@@ -349,7 +349,7 @@ fn fileglob(ctx: &RenderCtx, terms: &[Value]) -> Result<Vec<Value>, Error> {
         let bases: Vec<PathBuf> = if Path::new(&pattern).is_absolute() {
             vec![PathBuf::new()]
         } else {
-            ctx.search_paths
+            ctx.search_paths()
                 .iter()
                 .flat_map(|d| [d.join("files"), d.clone()])
                 .collect()

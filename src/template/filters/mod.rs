@@ -82,12 +82,3 @@ pub(crate) fn items(v: &MjValue, filter: &str) -> Result<Vec<MjValue>, Error> {
 
 pub(crate) use regex::compile as compile_regex;
 pub(crate) use version::version_test as version_test_fn;
-
-/// A result flag such as `failed`, read as Ansible's tests read it (bools, or the
-/// usual spellings when a module returned a string).
-pub(crate) fn truthy_flag(v: &MjValue) -> bool {
-    match v.as_str() {
-        Some(s) => crate::value::str_to_bool(s).unwrap_or(!s.is_empty()),
-        None => v.is_true(),
-    }
-}

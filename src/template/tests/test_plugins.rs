@@ -14,7 +14,14 @@ fn result_tests() {
         "{{ {'failed': true} is failed }} {{ {'changed': true} is changed }} {{ {'skipped': true} is skipped }} {{ {'rc': 0} is succeeded }} {{ {'results': [{'changed': true}]} is changed }} {{ {'results': [{'failed': true}]} is failed }}",
         "True True True True True False",
     )]);
-    assert!(super::render("{{ 'x' is failed }}").is_err());
+    assert_eq!(
+        super::render("{{ 'x' is failed }}").unwrap_err().message,
+        "The 'failed' test expects a dictionary"
+    );
+    check(&[(
+        "{{ {'unreachable': true} is reachable }} {{ {} is finished }} {{ {'finished': 0} is finished }}",
+        "False True False",
+    )]);
 }
 
 #[test]
