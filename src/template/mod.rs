@@ -154,6 +154,12 @@ impl Templar {
     /// truthiness, and the strings `True`/`False` (any case) read as booleans.
     pub fn condition(&self, expr: &str, scope: &Scope<'_>) -> Result<bool, TemplateError> {
         let expr = expr.trim();
+        // A YAML boolean that reached us as text (`when: yes`).
+        match expr.to_ascii_lowercase().as_str() {
+            "true" | "yes" => return Ok(true),
+            "false" | "no" => return Ok(false),
+            _ => {}
+        }
         let value = if Templar::is_template(expr) {
             self.render_str(expr, scope)?
         } else {

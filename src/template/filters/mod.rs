@@ -48,8 +48,19 @@ pub(crate) fn python_type_name(v: &MjValue) -> &'static str {
     }
 }
 
+/// Fails with minijinja's own undefined error (which remembers where the value
+/// came from, so the message can name the variable) if `v` is undefined: filters
+/// on undefined values fail as in strict Jinja.
+pub(crate) fn defined(v: &MjValue) -> Result<(), Error> {
+    if v.is_undefined() {
+        v.get_attr("")?;
+    }
+    Ok(())
+}
+
 /// A template value as data, for filters that work on plain JSON shapes.
 pub(crate) fn data(v: &MjValue) -> Result<Value, Error> {
+    defined(v)?;
     to_json(v).map_err(|e| plugin_error(e.message))
 }
 
@@ -60,11 +71,13 @@ pub(crate) fn value(v: &Value) -> MjValue {
 
 /// Python's `str()` of a template value.
 pub(crate) fn py_str(v: &MjValue) -> Result<String, Error> {
+    defined(v)?;
     super::environment::display(v)
 }
 
 /// The items of a list-like value (an error naming `filter` otherwise).
 pub(crate) fn items(v: &MjValue, filter: &str) -> Result<Vec<MjValue>, Error> {
+    defined(v)?;
     match v.kind() {
         ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => Ok(v.try_iter()?.collect()),
         ValueKind::String => Ok(v

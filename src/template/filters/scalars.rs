@@ -5,7 +5,7 @@
 use minijinja::value::{Kwargs, Rest, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
 
-use super::{items, py_str, python_type_name};
+use super::{defined, items, py_str, python_type_name};
 use crate::template::errors::{MANDATORY, plugin_error};
 
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -42,6 +42,7 @@ fn int(value: &MjValue, args: Rest<MjValue>, kwargs: Kwargs) -> Result<MjValue, 
         .or_else(|| args.get(1).and_then(|b| b.as_i64()).map(|b| b as u32))
         .unwrap_or(10);
     kwargs.assert_all_used()?;
+    defined(value)?;
     Ok(match value.kind() {
         ValueKind::Bool => MjValue::from(i64::from(value.is_true())),
         ValueKind::Number => match value.as_i64() {
@@ -92,6 +93,7 @@ fn float(value: &MjValue, default: Option<MjValue>, kwargs: Kwargs) -> Result<Mj
         .or(default)
         .unwrap_or(MjValue::from(0.0));
     kwargs.assert_all_used()?;
+    defined(value)?;
     Ok(match value.kind() {
         ValueKind::Bool => MjValue::from(if value.is_true() { 1.0 } else { 0.0 }),
         ValueKind::Number => f64::try_from(value.clone()).map_or(default, MjValue::from),
@@ -106,8 +108,9 @@ fn float(value: &MjValue, default: Option<MjValue>, kwargs: Kwargs) -> Result<Mj
 }
 
 /// Ansible's `bool` filter: `yes`/`on`/`1`/`true` (any case) are true.
-fn to_bool(value: &MjValue) -> bool {
-    match value.kind() {
+fn to_bool(value: &MjValue) -> Result<bool, Error> {
+    defined(value)?;
+    Ok(match value.kind() {
         ValueKind::Bool => value.is_true(),
         ValueKind::None | ValueKind::Undefined => false,
         ValueKind::Number => f64::try_from(value.clone()).is_ok_and(|f| f == 1.0),
@@ -121,19 +124,25 @@ fn to_bool(value: &MjValue) -> bool {
             "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
         ),
         _ => false,
-    }
+    })
 }
 
 fn string(value: &MjValue) -> Result<String, Error> {
     py_str(value)
 }
 
-fn ternary(value: &MjValue, yes: MjValue, no: MjValue, none: Option<MjValue>) -> MjValue {
-    match none {
+fn ternary(
+    value: &MjValue,
+    yes: MjValue,
+    no: MjValue,
+    none: Option<MjValue>,
+) -> Result<MjValue, Error> {
+    defined(value)?;
+    Ok(match none {
         Some(none) if value.is_none() => none,
         _ if value.is_true() => yes,
         _ => no,
-    }
+    })
 }
 
 /// Fails on an undefined value. Without `msg`, the error names the variable,

@@ -145,6 +145,21 @@ fn undefined_errors_name_the_variable() {
     let e = render("{{ d['zz'] }}").unwrap_err();
     assert_eq!(e.message, "object of type 'dict' has no attribute 'zz'");
     // The cause inside a variable's own template is what gets reported.
+    // Filters fail on undefined input, naming it.
+    for expr in [
+        "{{ foo | int }}",
+        "{{ foo | bool }}",
+        "{{ foo | to_json }}",
+        "{{ foo | unique }}",
+        "{{ foo | basename }}",
+        "{{ foo | ternary(1, 2) }}",
+    ] {
+        assert_eq!(
+            render(expr).unwrap_err().message,
+            "'foo' is undefined",
+            "{expr}"
+        );
+    }
     let e = render("{{ broken }}").unwrap_err();
     assert_eq!(e.message, "'missing_var' is undefined");
     assert_eq!(e.undefined.as_deref(), Some("missing_var"));
@@ -218,6 +233,8 @@ fn conditions() {
     assert!(!cond("{{ flag }}").unwrap());
     assert!(!cond("flag").unwrap());
     assert!(cond("foo is not defined").unwrap());
+    assert!(cond("yes").unwrap() && cond("True").unwrap() && !cond("false").unwrap());
+    assert!(cond("l").unwrap() && !cond("[]").unwrap() && !cond("{{ empty }}").unwrap());
     let e = cond("some_undefined").unwrap_err();
     assert_eq!(e.undefined.as_deref(), Some("some_undefined"));
 }
