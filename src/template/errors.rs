@@ -155,7 +155,9 @@ fn mandatory_error(err: &minijinja::Error) -> TemplateError {
         .map(|m| m.as_str().to_string());
     match name {
         Some(name) => TemplateError {
-            message: format!("Mandatory variable '{name}' not defined."),
+            message: format!(
+                "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable '{name}' not defined."
+            ),
             undefined: Some(name),
         },
         None => TemplateError::msg("Mandatory variable not defined."),

@@ -3,6 +3,7 @@
 //! `permutations`, `combinations`, `dict2items`/`items2dict`, `combine`,
 //! `subelements` and `extract`.
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Rest, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
 
@@ -11,22 +12,22 @@ use crate::template::errors::plugin_error;
 use crate::value::{Map, Value};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("unique", unique);
-    env.add_filter("union", union);
-    env.add_filter("difference", difference);
-    env.add_filter("intersect", intersect);
-    env.add_filter("symmetric_difference", symmetric_difference);
-    env.add_filter("flatten", flatten);
-    env.add_filter("zip", zip);
-    env.add_filter("zip_longest", zip_longest);
-    env.add_filter("product", product);
-    env.add_filter("permutations", permutations);
-    env.add_filter("combinations", combinations);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("combine", combine);
-    env.add_filter("subelements", subelements);
-    env.add_filter("extract", extract);
+    add_filter(env, "unique", unique);
+    add_filter(env, "union", union);
+    add_filter(env, "difference", difference);
+    add_filter(env, "intersect", intersect);
+    add_filter(env, "symmetric_difference", symmetric_difference);
+    add_filter(env, "flatten", flatten);
+    add_filter(env, "zip", zip);
+    add_filter(env, "zip_longest", zip_longest);
+    add_filter(env, "product", product);
+    add_filter(env, "permutations", permutations);
+    add_filter(env, "combinations", combinations);
+    add_filter(env, "dict2items", dict2items);
+    add_filter(env, "items2dict", items2dict);
+    add_filter(env, "combine", combine);
+    add_filter(env, "subelements", subelements);
+    add_filter(env, "extract", extract);
 }
 
 fn list_data(v: &MjValue, filter: &str) -> Result<Vec<Value>, Error> {

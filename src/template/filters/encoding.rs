@@ -1,5 +1,6 @@
 //! Encodings and digests: `b64encode`/`b64decode`, `hash`, `checksum`, `md5`, `sha1`.
 
+use super::add_filter;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use md5::Md5;
@@ -12,12 +13,12 @@ use super::py_str;
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("hash", hash);
-    env.add_filter("checksum", |v: &MjValue| digest_of(v, "sha1"));
-    env.add_filter("sha1", |v: &MjValue| digest_of(v, "sha1"));
-    env.add_filter("md5", |v: &MjValue| digest_of(v, "md5"));
+    add_filter(env, "b64encode", b64encode);
+    add_filter(env, "b64decode", b64decode);
+    add_filter(env, "hash", hash);
+    add_filter(env, "checksum", |v: &MjValue| digest_of(v, "sha1"));
+    add_filter(env, "sha1", |v: &MjValue| digest_of(v, "sha1"));
+    add_filter(env, "md5", |v: &MjValue| digest_of(v, "md5"));
 }
 
 fn b64encode(v: &MjValue, encoding: Option<String>, kwargs: Kwargs) -> Result<String, Error> {

@@ -2,8 +2,10 @@
 //! filter differs from Jinja's (`int`, `bool`, `string`, `join`, `unique`...), the
 //! Ansible version replaces the built-in.
 
-use minijinja::value::{Value as MjValue, ValueKind};
-use minijinja::{Environment, Error};
+use minijinja::value::{
+    FunctionArgs, FunctionResult, Rest, Value as MjValue, ValueKind, ValueOrKwargs,
+};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::convert::{to_jinja, to_json};
 use super::errors::plugin_error;
@@ -30,6 +32,38 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     network::register(env);
     random::register(env);
     version::register(env);
+}
+
+/// Registers a filter whose own failures read as Ansible words them: "The filter
+/// plugin 'ansible.builtin.NAME' failed: ...". Undefined-value errors pass through
+/// untouched so that they still name the variable.
+pub(crate) fn add_filter<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
+    let inner = MjValue::from_function(f);
+    let collection = if matches!(name, "ipaddr" | "ipv4" | "ipv6" | "ipwrap") {
+        "ansible.utils"
+    } else {
+        "ansible.builtin"
+    };
+    env.add_filter(name, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+        let args: Vec<MjValue> = args.0.into_iter().map(MjValue::from).collect();
+        inner
+            .call(state, &args)
+            .map_err(|e| match (e.kind(), e.detail()) {
+                (ErrorKind::InvalidOperation, Some(detail))
+                    if detail != crate::template::errors::MANDATORY =>
+                {
+                    plugin_error(format!(
+                        "The filter plugin '{collection}.{name}' failed: {detail}"
+                    ))
+                }
+                _ => e,
+            })
+    });
 }
 
 /// Python's `type(x).__name__` for a template value (`type_debug`, error messages).

@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use super::add_filter;
 use ipnet::IpNet;
 use minijinja::value::{Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
@@ -13,16 +14,16 @@ use super::py_str;
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("ipaddr", |v: &MjValue, q: Option<MjValue>| {
+    add_filter(env, "ipaddr", |v: &MjValue, q: Option<MjValue>| {
         ip_filter(v, q, None)
     });
-    env.add_filter("ipv4", |v: &MjValue, q: Option<MjValue>| {
+    add_filter(env, "ipv4", |v: &MjValue, q: Option<MjValue>| {
         ip_filter(v, q, Some(4))
     });
-    env.add_filter("ipv6", |v: &MjValue, q: Option<MjValue>| {
+    add_filter(env, "ipv6", |v: &MjValue, q: Option<MjValue>| {
         ip_filter(v, q, Some(6))
     });
-    env.add_filter("ipwrap", |v: &MjValue| {
+    add_filter(env, "ipwrap", |v: &MjValue| {
         let s = py_str(v)?;
         Ok::<_, Error>(match s.parse::<IpAddr>() {
             Ok(IpAddr::V6(_)) => format!("[{s}]"),

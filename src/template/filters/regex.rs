@@ -2,6 +2,7 @@
 //! `regex_findall`, `regex_escape`. Patterns use Rust's `regex` syntax, which
 //! shares Python's for everything but look-around and backreferences.
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Rest, Value as MjValue};
 use minijinja::{Environment, Error};
 use regex::{Regex, RegexBuilder};
@@ -10,10 +11,10 @@ use super::py_str;
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", regex_search);
-    env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", regex_escape);
+    add_filter(env, "regex_replace", regex_replace);
+    add_filter(env, "regex_search", regex_search);
+    add_filter(env, "regex_findall", regex_findall);
+    add_filter(env, "regex_escape", regex_escape);
 }
 
 /// Compiles a pattern with the `ignorecase`/`multiline` flags.

@@ -2,6 +2,7 @@
 //! `ternary`, `mandatory`, `type_debug`, `quote`, `comment`, `join`, `center`,
 //! `wordcount`, `round`, `human_readable`, `human_to_bytes`, `strftime`, `to_uuid`.
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Rest, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
 
@@ -9,25 +10,25 @@ use super::{defined, items, py_str, python_type_name};
 use crate::template::errors::{MANDATORY, plugin_error};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("int", int);
-    env.add_filter("float", float);
-    env.add_filter("bool", to_bool);
-    env.add_filter("string", string);
-    env.add_filter("ternary", ternary);
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("type_debug", type_debug);
-    env.add_filter("quote", quote);
-    env.add_filter("comment", comment);
-    env.add_filter("join", join);
-    env.add_filter("center", center);
-    env.add_filter("wordcount", wordcount);
-    env.add_filter("round", round);
-    env.add_filter("human_readable", human_readable);
-    env.add_filter("human_to_bytes", human_to_bytes);
-    env.add_filter("strftime", strftime);
-    env.add_filter("to_uuid", to_uuid);
-    env.add_filter("truncate", truncate);
-    env.add_filter("urlencode", urlencode);
+    add_filter(env, "int", int);
+    add_filter(env, "float", float);
+    add_filter(env, "bool", to_bool);
+    add_filter(env, "string", string);
+    add_filter(env, "ternary", ternary);
+    add_filter(env, "mandatory", mandatory);
+    add_filter(env, "type_debug", type_debug);
+    add_filter(env, "quote", quote);
+    add_filter(env, "comment", comment);
+    add_filter(env, "join", join);
+    add_filter(env, "center", center);
+    add_filter(env, "wordcount", wordcount);
+    add_filter(env, "round", round);
+    add_filter(env, "human_readable", human_readable);
+    add_filter(env, "human_to_bytes", human_to_bytes);
+    add_filter(env, "strftime", strftime);
+    add_filter(env, "to_uuid", to_uuid);
+    add_filter(env, "truncate", truncate);
+    add_filter(env, "urlencode", urlencode);
 }
 
 /// Jinja's `int`: numbers truncate, strings parse (`base=` honoured, `0x` prefixes

@@ -291,13 +291,21 @@ fn ip_addresses() {
 fn mandatory_and_default() {
     assert_eq!(
         render("{{ foo | mandatory }}").unwrap_err().message,
-        "Mandatory variable 'foo' not defined."
+        "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable 'foo' not defined."
     );
     assert_eq!(
         render("{{ foo | mandatory('set foo') }}")
             .unwrap_err()
             .message,
-        "set foo"
+        // ansible: msg="{{ foo | mandatory('set foo') }}"
+        "The filter plugin 'ansible.builtin.mandatory' failed: set foo"
+    );
+    // ansible: msg="{{ 'x' | from_json }}" fails naming the filter
+    assert!(
+        render("{{ 'x' | from_json }}")
+            .unwrap_err()
+            .message
+            .starts_with("The filter plugin 'ansible.builtin.from_json' failed: ")
     );
     check(&[("{{ none | default('x') }}|{{ foo | default('y') }}", "|y")]);
 }
