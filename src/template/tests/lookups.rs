@@ -120,3 +120,21 @@ fn file_lookups_search_paths() {
         json!("name=web 42\n")
     );
 }
+
+#[test]
+fn password_lookup_creates_then_reuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("creds/db");
+    let expr = format!(
+        "{{{{ lookup('password', '{} length=12 chars=digits') }}}}",
+        file.display()
+    );
+    let first = text(&expr);
+    assert_eq!(first.len(), 12);
+    assert!(first.chars().all(|c| c.is_ascii_digit()));
+    assert_eq!(text(&expr), first);
+    assert_eq!(
+        text("{{ lookup('password', '/dev/null length=8') }}").len(),
+        8
+    );
+}
