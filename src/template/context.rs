@@ -39,13 +39,20 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// State of one top-level render (one `render_str`, `eval`, `condition`...).
 pub(crate) struct RenderCtx {
     pub engine: Arc<Engine>,
-    /// The borrowed variable source, present only while the render call runs.
-    vars: Mutex<Option<&'static dyn VarSource>>,
-    pub search_paths: Vec<PathBuf>,
+    /// The borrowed scope (variables, lookup search paths), present only while
+    /// the render call runs.
+    scope: Mutex<Option<Borrowed>>,
     /// Extra variables layered over the scope (`template` lookup's `template_vars`).
     overlay: HashMap<String, Value>,
     cache: Mutex<HashMap<String, MjValue>>,
     state: Mutex<LazyState>,
+}
+
+/// The scope's borrows, lifetime-erased; see the SAFETY note in [`RenderCtx::enter`].
+#[derive(Clone, Copy)]
+struct Borrowed {
+    vars: &'static dyn VarSource,
+    search_paths: &'static [PathBuf],
 }
 
 #[derive(Default)]
@@ -70,7 +77,7 @@ pub(crate) struct CtxGuard(pub Arc<RenderCtx>);
 
 impl Drop for CtxGuard {
     fn drop(&mut self) {
-        *lock(&self.0.vars) = None;
+        *lock(&self.0.scope) = None;
         lock(&self.0.cache).clear();
     }
 }
@@ -82,17 +89,20 @@ impl RenderCtx {
         search_paths: &[PathBuf],
         overlay: HashMap<String, Value>,
     ) -> CtxGuard {
-        // SAFETY: the reference is only stored in `vars`, which the returned guard
-        // empties (under the same lock every reader takes) before the caller's borrow
-        // ends; readers copy it out only for the duration of one `get` call made while
-        // the render — and so the borrow — is still running. Values that outlive the
-        // render find the slot empty and see no variables.
-        let vars: &'static dyn VarSource =
-            unsafe { std::mem::transmute::<&dyn VarSource, &'static dyn VarSource>(vars) };
+        // SAFETY: the references are only stored in `scope`, which the returned
+        // guard empties (under the same lock every reader takes) before the caller's
+        // borrows end; readers copy them out only for the duration of one call made
+        // while the render — and so the borrow — is still running. Values that
+        // outlive the render find the slot empty and see no variables.
+        let borrowed = unsafe {
+            Borrowed {
+                vars: std::mem::transmute::<&dyn VarSource, &'static dyn VarSource>(vars),
+                search_paths: std::mem::transmute::<&[PathBuf], &'static [PathBuf]>(search_paths),
+            }
+        };
         CtxGuard(Arc::new(RenderCtx {
             engine,
-            vars: Mutex::new(Some(vars)),
-            search_paths: search_paths.to_vec(),
+            scope: Mutex::new(Some(borrowed)),
             overlay,
             cache: Mutex::new(HashMap::new()),
             state: Mutex::new(LazyState::default()),
@@ -101,15 +111,20 @@ impl RenderCtx {
 
     /// A fresh context over the same variables (the `template` lookup's own vars).
     pub fn child(self: &Arc<Self>, overlay: HashMap<String, Value>) -> Option<CtxGuard> {
-        let vars = (*lock(&self.vars))?;
+        let scope = (*lock(&self.scope))?;
         let mut merged = self.overlay.clone();
         merged.extend(overlay);
         Some(RenderCtx::enter(
             self.engine.clone(),
-            vars,
-            &self.search_paths,
+            scope.vars,
+            scope.search_paths,
             merged,
         ))
+    }
+
+    /// Where lookups search for relative paths (empty once the render is over).
+    pub fn search_paths(&self) -> Vec<PathBuf> {
+        lock(&self.scope).map_or_else(Vec::new, |s| s.search_paths.to_vec())
     }
 
     /// The raw value of a variable, before templating.
@@ -117,15 +132,15 @@ impl RenderCtx {
         if let Some(v) = self.overlay.get(name) {
             return Some(v.clone());
         }
-        let vars = (*lock(&self.vars))?;
-        vars.get(name)
+        let scope = (*lock(&self.scope))?;
+        scope.vars.get(name)
     }
 
     /// Every variable name visible.
     pub fn var_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.overlay.keys().cloned().collect();
-        if let Some(vars) = *lock(&self.vars) {
-            names.extend(vars.names());
+        if let Some(scope) = *lock(&self.scope) {
+            names.extend(scope.vars.names());
         }
         names.sort();
         names.dedup();
@@ -144,6 +159,11 @@ impl RenderCtx {
         }
         if let Some(v) = lock(&self.cache).get(name) {
             return Some(v.clone());
+        }
+        // A variable that failed once stays failed for this render (minijinja looks
+        // names up again to describe an error; re-rendering would compound).
+        if lock(&self.state).failures.iter().any(|(n, _)| n == name) {
+            return None;
         }
         let Some(raw) = self.raw_var(name) else {
             if name == "vars" {

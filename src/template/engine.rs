@@ -40,6 +40,10 @@ pub(crate) struct FileSyntax {
 pub(crate) struct Engine {
     /// The environment for strings (task arguments, variables, conditionals).
     pub env: Environment<'static>,
+    /// The same with chainable undefined values, for the retry that lets
+    /// `foo.bar is defined` be false when `foo` itself is undefined (see
+    /// [`tolerates_undefined`]).
+    lenient: Environment<'static>,
     /// Whether a string is exactly one `{{ expr }}`, by string.
     single_expr: Mutex<HashMap<String, bool>>,
     file_envs: Mutex<HashMap<FileSyntax, Arc<Environment<'static>>>>,
@@ -52,7 +56,8 @@ impl Engine {
             .build()
             .expect("the default delimiters are valid");
         Engine {
-            env: environment::build(syntax),
+            env: environment::build(syntax.clone(), false),
+            lenient: environment::build(syntax, true),
             single_expr: Mutex::new(HashMap::new()),
             file_envs: Mutex::new(HashMap::new()),
         }
@@ -89,10 +94,9 @@ impl Engine {
     /// Renders a string template to text.
     pub fn render_text(&self, ctx: &Arc<RenderCtx>, s: &str) -> Result<String, TemplateError> {
         let name = format!("{TEXT}{s}");
-        let result = self
-            .env
-            .get_template(&name)
-            .and_then(|t| t.render(ctx.root()));
+        let render =
+            |env: &Environment<'static>| env.get_template(&name).and_then(|t| t.render(ctx.root()));
+        let result = self.with_retry(s, render);
         let text = result.map_err(|e| convert_error(&e, self, ctx))?;
         if let Some(fatal) = ctx.take_fatal() {
             return Err(fatal);
@@ -124,19 +128,41 @@ impl Engine {
     /// Renders a one-expression template and returns the emitted value itself.
     fn capture(&self, ctx: &Arc<RenderCtx>, source: &str) -> Result<MjValue, TemplateError> {
         let name = format!("{NATIVE}{source}");
-        let result = self.env.get_template(&name).and_then(|t| {
-            let captured = t.render_captured(ctx.root())?;
-            Ok(captured
-                .state()
-                .get_extension::<NativeCapture>()
-                .and_then(|c| c.0.clone())
-                .unwrap_or(MjValue::UNDEFINED))
-        });
+        let render = |env: &Environment<'static>| {
+            env.get_template(&name).and_then(|t| {
+                let captured = t.render_captured(ctx.root())?;
+                Ok(captured
+                    .state()
+                    .get_extension::<NativeCapture>()
+                    .and_then(|c| c.0.clone())
+                    .unwrap_or(MjValue::UNDEFINED))
+            })
+        };
+        let result = self.with_retry(source, render);
         let value = result.map_err(|e| convert_error(&e, self, ctx))?;
         if let Some(fatal) = ctx.take_fatal() {
             return Err(fatal);
         }
         Ok(value)
+    }
+
+    /// Runs `render` on the strict environment; if that fails on an undefined
+    /// value in a template that tests for definedness, runs it again on the lenient
+    /// one. The strict error stands if the retry fails too.
+    fn with_retry<T>(
+        &self,
+        source: &str,
+        render: impl Fn(&Environment<'static>) -> Result<T, minijinja::Error>,
+    ) -> Result<T, minijinja::Error> {
+        match render(&self.env) {
+            Err(e)
+                if e.kind() == minijinja::ErrorKind::UndefinedError
+                    && tolerates_undefined(source) =>
+            {
+                render(&self.lenient).map_err(|_| e)
+            }
+            other => other,
+        }
     }
 
     /// Renders a template file's text with the given syntax.
@@ -178,8 +204,16 @@ impl Engine {
         let config = builder
             .build()
             .map_err(|e| TemplateError::msg(format!("invalid template delimiters: {e}")))?;
-        let env = Arc::new(environment::build(config));
+        let env = Arc::new(environment::build(config, false));
         lock(&self.file_envs).insert(syntax.clone(), env.clone());
         Ok(env)
     }
+}
+
+/// Whether a template checks for undefined values itself (`is defined`,
+/// `is undefined`, `default`/`d`), so that reading an attribute of an undefined
+/// variable must not fail on the spot as strict Jinja would: Ansible answers
+/// `foo.bar is defined` with false when `foo` is undefined.
+fn tolerates_undefined(source: &str) -> bool {
+    source.contains("defined") || source.contains("default") || source.contains("d(")
 }

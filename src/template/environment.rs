@@ -29,10 +29,17 @@ pub(crate) fn with_include_dirs<T>(dirs: Vec<PathBuf>, f: impl FnOnce() -> T) ->
     result
 }
 
-pub(crate) fn build(syntax: SyntaxConfig) -> Environment<'static> {
+/// An environment with `syntax`; `lenient` makes undefined values chainable
+/// (`foo.bar` of an undefined `foo` is undefined rather than an error) while
+/// printing one still fails.
+pub(crate) fn build(syntax: SyntaxConfig, lenient: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_syntax(syntax);
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_undefined_behavior(if lenient {
+        UndefinedBehavior::Chainable
+    } else {
+        UndefinedBehavior::Strict
+    });
     // Debug mode makes undefined values remember where they came from, which is
     // how errors can name the undefined variable.
     env.set_debug(true);
@@ -40,7 +47,7 @@ pub(crate) fn build(syntax: SyntaxConfig) -> Environment<'static> {
     env.set_formatter(format_value);
     env.set_loader(load_template);
     env.set_path_join_callback(join_include_path);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    super::methods::register(&mut env);
     env.add_global("omit", super::OMIT_PLACEHOLDER);
     super::filters::register(&mut env);
     super::test_plugins::register(&mut env);
@@ -51,6 +58,14 @@ pub(crate) fn build(syntax: SyntaxConfig) -> Environment<'static> {
 /// Writes a value as Ansible shows it inside text: `True`, lists and dicts as Python
 /// `repr`, `None` as nothing. In native templates the value is captured instead.
 fn format_value(out: &mut Output, state: &mut State, value: &MjValue) -> Result<(), Error> {
+    if value.is_undefined() && state.undefined_behavior() != UndefinedBehavior::Strict {
+        // The strict environment only lets the silent undefined of `x if false`
+        // through; the lenient one lets every undefined value get here.
+        return Err(Error::new(
+            ErrorKind::UndefinedError,
+            "undefined value printed",
+        ));
+    }
     if state.name().starts_with(NATIVE) {
         state.get_or_insert_extension(NativeCapture::default()).0 = Some(value.clone());
         return Ok(());

@@ -24,6 +24,9 @@ impl TemplateError {
     }
 }
 
+/// The message of `mandatory` without `msg`; replaced by one naming the variable.
+pub(crate) const MANDATORY: &str = "\u{1}mandatory";
+
 /// An error raised by an srplay filter, test or lookup: its detail is the whole message.
 pub(crate) fn plugin_error(message: impl Into<String>) -> minijinja::Error {
     minijinja::Error::new(ErrorKind::InvalidOperation, message.into())
@@ -55,6 +58,7 @@ pub(crate) fn convert_error(
         ErrorKind::UnknownFunction => {
             TemplateError::msg(format!("{} is undefined", quoted_name(detail)))
         }
+        ErrorKind::InvalidOperation if detail == MANDATORY => mandatory_error(err),
         ErrorKind::InvalidOperation if !detail.is_empty() => {
             // A nested variable may have failed first; its error is the real cause.
             ctx.first_failure()
@@ -108,8 +112,14 @@ fn undefined_error(detail: &str, engine: &Engine, ctx: &Arc<RenderCtx>) -> Templ
         .eval(ctx, parent)
         .map(|v| super::filters::python_type_name(&v))
         .unwrap_or("object");
+    // Python shows an index bare and a key quoted.
+    let shown = if key.parse::<i64>().is_ok() && !expr.ends_with("\"]") && !expr.ends_with("']") {
+        key.to_string()
+    } else {
+        format!("'{key}'")
+    };
     TemplateError {
-        message: format!("object of type '{parent_type}' has no attribute '{key}'"),
+        message: format!("object of type '{parent_type}' has no attribute {shown}"),
         undefined: Some(key.to_string()),
     }
 }
@@ -132,5 +142,24 @@ fn split_last_access(expr: &str) -> (&str, &str) {
     match expr.rsplit_once('.') {
         Some((parent, key)) => (parent, key),
         None => (expr, ""),
+    }
+}
+
+/// "Mandatory variable 'foo' not defined.", the name read from the template source.
+fn mandatory_error(err: &minijinja::Error) -> TemplateError {
+    let source = err.template_source().unwrap_or_default();
+    let name = regex::Regex::new(r"([A-Za-z_][\w.]*(?:\[[^\]]*\])*)\s*\|\s*mandatory\b")
+        .ok()
+        .and_then(|re| re.captures(source))
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string());
+    match name {
+        Some(name) => TemplateError {
+            message: format!(
+                "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable '{name}' not defined."
+            ),
+            undefined: Some(name),
+        },
+        None => TemplateError::msg("Mandatory variable not defined."),
     }
 }

@@ -48,7 +48,7 @@ fn unquote(v: &str) -> &str {
         .unwrap_or(v)
 }
 
-fn unescape(v: &str) -> String {
+pub(crate) fn unescape(v: &str) -> String {
     v.replace("\\r", "\r").replace("\\n", "\n")
 }
 

@@ -35,6 +35,9 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     );
 }
 
+/// Marks the error of an unknown lookup name.
+const NOT_FOUND: &str = "\u{1}lookup not found";
+
 fn ctx(state: &State) -> Result<Arc<RenderCtx>, Error> {
     state
         .lookup(CTX_VAR)
@@ -80,7 +83,17 @@ fn run(
             );
             Vec::new()
         }
-        Err(e) => return Err(e),
+        Err(e) if e.detail().is_some_and(|d| d.starts_with(NOT_FOUND)) => {
+            return Err(plugin_error(format!(
+                "The lookup plugin '{name}' was not found."
+            )));
+        }
+        Err(e) => {
+            return Err(plugin_error(format!(
+                "The lookup plugin '{name}' failed: {}",
+                e.detail().unwrap_or_default()
+            )));
+        }
     };
     if wantlist {
         return Ok(to_jinja(&Value::Array(result)));
@@ -183,6 +196,7 @@ fn dispatch(
             Ok(out)
         }
         "sequence" => sequence(terms, opts),
+        "password" => strings(terms).iter().map(|t| password(t, opts)).collect(),
         "nested" | "cartesian" => {
             let lists: Vec<Vec<Value>> = terms
                 .iter()
@@ -223,7 +237,7 @@ fn dispatch(
                 })
                 .collect())
         }
-        other => Err(plugin_error(format!("lookup plugin ({other}) not found"))),
+        _ => Err(plugin_error(NOT_FOUND)),
     }
 }
 
@@ -256,7 +270,7 @@ fn find(ctx: &RenderCtx, name: &str, subdir: &str) -> Option<PathBuf> {
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
     }
-    for dir in &ctx.search_paths {
+    for dir in &ctx.search_paths() {
         for candidate in [dir.join(subdir).join(name), dir.join(name)] {
             if candidate.exists() {
                 return Some(candidate);
@@ -336,7 +350,7 @@ fn fileglob(ctx: &RenderCtx, terms: &[Value]) -> Result<Vec<Value>, Error> {
         let bases: Vec<PathBuf> = if Path::new(&pattern).is_absolute() {
             vec![PathBuf::new()]
         } else {
-            ctx.search_paths
+            ctx.search_paths()
                 .iter()
                 .flat_map(|d| [d.join("files"), d.clone()])
                 .collect()
@@ -439,7 +453,7 @@ fn vars(
                 (Some(e), _) => Err(plugin_error(e.message)),
                 (None, Some(d)) => Ok(d.clone()),
                 (None, None) => Err(plugin_error(format!(
-                    "No variable found with this name: {name}"
+                    "No variable named '{name}' was found."
                 ))),
             },
         })
@@ -561,4 +575,78 @@ fn printf(format: &str, v: &MjValue) -> Result<String, Error> {
         std::slice::from_ref(v),
     )
     .or_else(|_| Ok(format.replace("%d", &py_str(v)?)))
+}
+
+/// `password`: the first word of the file's first line if it exists; otherwise a
+/// new random password of `length` (20) drawn from `chars` (letters, digits and
+/// `.,:-_`), saved to the file unless it is `/dev/null`.
+fn password(term: &str, opts: &HashMap<String, Value>) -> Result<Value, Error> {
+    let mut words = term.split_whitespace();
+    let path = words.next().unwrap_or("/dev/null").to_string();
+    let mut params: HashMap<String, String> = opts
+        .iter()
+        .map(|(k, v)| (k.clone(), crate::value::to_display_string(v)))
+        .collect();
+    for w in words {
+        if let Some((k, v)) = w.split_once('=') {
+            params.insert(k.to_string(), v.to_string());
+        }
+    }
+    let length: usize = params
+        .get("length")
+        .map(|l| {
+            l.parse()
+                .map_err(|_| plugin_error(format!("invalid length: {l}")))
+        })
+        .transpose()?
+        .unwrap_or(20);
+    if path != "/dev/null"
+        && let Ok(existing) = std::fs::read_to_string(&path)
+    {
+        let first = existing.lines().next().unwrap_or("");
+        return Ok(Value::String(
+            first.split(" salt=").next().unwrap_or("").to_string(),
+        ));
+    }
+    let mut alphabet = String::new();
+    let sets = params
+        .get("chars")
+        .cloned()
+        .unwrap_or_else(|| "ascii_letters,digits,.,:-_".to_string());
+    for set in sets.split(',') {
+        match set {
+            "ascii_letters" => {
+                alphabet.push_str("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            }
+            "ascii_lowercase" => alphabet.push_str("abcdefghijklmnopqrstuvwxyz"),
+            "ascii_uppercase" => alphabet.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+            "digits" => alphabet.push_str("0123456789"),
+            "hexdigits" => alphabet.push_str("0123456789abcdefABCDEF"),
+            "punctuation" => alphabet.push_str("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+            "" => alphabet.push(','),
+            other => alphabet.push_str(other),
+        }
+    }
+    let alphabet: Vec<char> = alphabet.chars().collect();
+    if alphabet.is_empty() {
+        return Err(plugin_error(
+            "password lookup: no characters to choose from",
+        ));
+    }
+    let mut rng = fastrand::Rng::new();
+    let secret: String = (0..length.min(4096))
+        .map(|_| alphabet[rng.usize(0..alphabet.len())])
+        .collect();
+    if path != "/dev/null" {
+        if let Some(dir) = Path::new(&path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| plugin_error(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        std::fs::write(&path, format!("{secret}\n"))
+            .map_err(|e| plugin_error(format!("cannot write {path}: {e}")))?;
+    }
+    Ok(Value::String(secret))
 }

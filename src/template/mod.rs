@@ -22,6 +22,7 @@ mod errors;
 mod file_header;
 mod filters;
 mod lookups;
+mod methods;
 mod test_plugins;
 #[cfg(test)]
 mod tests;
@@ -153,6 +154,12 @@ impl Templar {
     /// truthiness, and the strings `True`/`False` (any case) read as booleans.
     pub fn condition(&self, expr: &str, scope: &Scope<'_>) -> Result<bool, TemplateError> {
         let expr = expr.trim();
+        // A YAML boolean that reached us as text (`when: yes`).
+        match expr.to_ascii_lowercase().as_str() {
+            "true" | "yes" => return Ok(true),
+            "false" | "no" => return Ok(false),
+            _ => {}
+        }
         let value = if Templar::is_template(expr) {
             self.render_str(expr, scope)?
         } else {
@@ -196,6 +203,8 @@ impl Templar {
             self.engine
                 .render_file(ctx, &syntax, path, body, include_dirs)
         })?;
+        // `newline_sequence` may arrive escaped, as written in YAML ('\r\n').
+        let newline = file_header::unescape(&newline);
         Ok(if newline != "\n" && !newline.is_empty() {
             text.replace('\n', &newline)
         } else {

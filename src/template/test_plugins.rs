@@ -7,7 +7,7 @@ use minijinja::value::{Kwargs, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
 
 use super::errors::plugin_error;
-use super::filters::{data, py_str, python_type_name};
+use super::filters::{data, py_str};
 use crate::value::{Value, is_truthy};
 
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -24,6 +24,14 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     env.add_test("changed", |v: &MjValue| changed(v, "changed"));
     env.add_test("change", |v: &MjValue| changed(v, "change"));
+    env.add_test("unreachable", |v: &MjValue| {
+        result_key(v, "unreachable", "unreachable")
+    });
+    env.add_test("reachable", |v: &MjValue| {
+        result_key(v, "unreachable", "reachable").map(|u| !u)
+    });
+    env.add_test("finished", |v: &MjValue| async_state(v, "finished"));
+    env.add_test("started", |v: &MjValue| async_state(v, "started"));
     env.add_test("skipped", |v: &MjValue| result_key(v, "skipped", "skipped"));
     env.add_test("skip", |v: &MjValue| result_key(v, "skipped", "skip"));
     env.add_test("version", super::filters::version_test_fn);
@@ -86,12 +94,22 @@ fn set_test(small: &MjValue, big: &MjValue, _strict: bool) -> Result<bool, Error
 fn result_key(v: &MjValue, key: &str, test: &str) -> Result<bool, Error> {
     if v.kind() != ValueKind::Map {
         return Err(plugin_error(format!(
-            "The '{test}' test expects a dictionary, but got '{}'",
-            python_type_name(v)
+            "The '{test}' test expects a dictionary"
         )));
     }
     let r = v.get_attr(key)?;
-    Ok(!r.is_undefined() && super::filters::truthy_flag(&r))
+    Ok(!r.is_undefined() && r.is_true())
+}
+
+/// `finished`/`started` of an async result; a non-async result counts as both.
+fn async_state(v: &MjValue, key: &str) -> Result<bool, Error> {
+    if v.kind() != ValueKind::Map {
+        return Err(plugin_error(format!(
+            "The '{key}' test expects a dictionary"
+        )));
+    }
+    let r = v.get_attr(key)?;
+    Ok(r.is_undefined() || r.is_true())
 }
 
 /// `changed` also looks into a loop's `results`.
@@ -105,7 +123,7 @@ fn changed(v: &MjValue, test: &str) -> Result<bool, Error> {
     let results = v.get_attr("results")?;
     if results.kind() == ValueKind::Seq {
         for r in results.try_iter()? {
-            if r.kind() == ValueKind::Map && super::filters::truthy_flag(&r.get_attr("changed")?) {
+            if r.kind() == ValueKind::Map && r.get_attr("changed")?.is_true() {
                 return Ok(true);
             }
         }

@@ -3,6 +3,7 @@
 //! `permutations`, `combinations`, `dict2items`/`items2dict`, `combine`,
 //! `subelements` and `extract`.
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Rest, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
 
@@ -11,22 +12,22 @@ use crate::template::errors::plugin_error;
 use crate::value::{Map, Value};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("unique", unique);
-    env.add_filter("union", union);
-    env.add_filter("difference", difference);
-    env.add_filter("intersect", intersect);
-    env.add_filter("symmetric_difference", symmetric_difference);
-    env.add_filter("flatten", flatten);
-    env.add_filter("zip", zip);
-    env.add_filter("zip_longest", zip_longest);
-    env.add_filter("product", product);
-    env.add_filter("permutations", permutations);
-    env.add_filter("combinations", combinations);
-    env.add_filter("dict2items", dict2items);
-    env.add_filter("items2dict", items2dict);
-    env.add_filter("combine", combine);
-    env.add_filter("subelements", subelements);
-    env.add_filter("extract", extract);
+    add_filter(env, "unique", unique);
+    add_filter(env, "union", union);
+    add_filter(env, "difference", difference);
+    add_filter(env, "intersect", intersect);
+    add_filter(env, "symmetric_difference", symmetric_difference);
+    add_filter(env, "flatten", flatten);
+    add_filter(env, "zip", zip);
+    add_filter(env, "zip_longest", zip_longest);
+    add_filter(env, "product", product);
+    add_filter(env, "permutations", permutations);
+    add_filter(env, "combinations", combinations);
+    add_filter(env, "dict2items", dict2items);
+    add_filter(env, "items2dict", items2dict);
+    add_filter(env, "combine", combine);
+    add_filter(env, "subelements", subelements);
+    add_filter(env, "extract", extract);
 }
 
 fn list_data(v: &MjValue, filter: &str) -> Result<Vec<Value>, Error> {
@@ -300,22 +301,28 @@ fn dict2items(v: &MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
     ))
 }
 
+/// `items2dict(key_name='key', value_name='value')`; the names may be indexes
+/// when the items are pairs (`key_name=0, value_name=1`).
 fn items2dict(v: &MjValue, kwargs: Kwargs) -> Result<MjValue, Error> {
     let key_name = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or("key".into());
+        .get::<Option<MjValue>>("key_name")?
+        .unwrap_or(MjValue::from("key"));
     let value_name = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or("value".into());
+        .get::<Option<MjValue>>("value_name")?
+        .unwrap_or(MjValue::from("value"));
     kwargs.assert_all_used()?;
     let mut out = Map::new();
-    for item in list_data(v, "items2dict")? {
-        let (Some(k), Some(val)) = (item.get(&key_name), item.get(&value_name)) else {
+    for item in items(v, "items2dict")? {
+        let k = item.get_item(&key_name)?;
+        let val = item.get_item(&value_name)?;
+        if k.is_undefined() || val.is_undefined() {
             return Err(plugin_error(format!(
-                "items2dict requires each item to have '{key_name}' and '{value_name}' keys"
+                "items2dict requires each item to have '{}' and '{}' keys",
+                super::py_str(&key_name)?,
+                super::py_str(&value_name)?
             )));
-        };
-        out.insert(crate::value::to_display_string(k), val.clone());
+        }
+        out.insert(super::py_str(&k)?, data(&val)?);
     }
     Ok(value(&Value::Object(out)))
 }

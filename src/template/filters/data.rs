@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Value as MjValue};
 use minijinja::{Environment, Error};
 
@@ -12,14 +13,14 @@ use crate::template::errors::plugin_error;
 use crate::value::Value;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("to_json", to_json);
-    env.add_filter("to_nice_json", to_nice_json);
-    env.add_filter("tojson", tojson);
-    env.add_filter("from_json", from_json);
-    env.add_filter("to_yaml", to_yaml);
-    env.add_filter("to_nice_yaml", to_nice_yaml);
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("from_yaml_all", from_yaml_all);
+    add_filter(env, "to_json", to_json);
+    add_filter(env, "to_nice_json", to_nice_json);
+    add_filter(env, "tojson", tojson);
+    add_filter(env, "from_json", from_json);
+    add_filter(env, "to_yaml", to_yaml);
+    add_filter(env, "to_nice_yaml", to_nice_yaml);
+    add_filter(env, "from_yaml", from_yaml);
+    add_filter(env, "from_yaml_all", from_yaml_all);
 }
 
 fn to_json(v: &MjValue, kwargs: Kwargs) -> Result<String, Error> {

@@ -1,9 +1,10 @@
 //! Encodings and digests: `b64encode`/`b64decode`, `hash`, `checksum`, `md5`, `sha1`.
 
+use super::add_filter;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use md5::Md5;
-use minijinja::value::Value as MjValue;
+use minijinja::value::{Kwargs, Value as MjValue};
 use minijinja::{Environment, Error};
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
@@ -12,15 +13,17 @@ use super::py_str;
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("b64decode", b64decode);
-    env.add_filter("hash", hash);
-    env.add_filter("checksum", |v: &MjValue| digest_of(v, "sha1"));
-    env.add_filter("sha1", |v: &MjValue| digest_of(v, "sha1"));
-    env.add_filter("md5", |v: &MjValue| digest_of(v, "md5"));
+    add_filter(env, "b64encode", b64encode);
+    add_filter(env, "b64decode", b64decode);
+    add_filter(env, "hash", hash);
+    add_filter(env, "checksum", |v: &MjValue| digest_of(v, "sha1"));
+    add_filter(env, "sha1", |v: &MjValue| digest_of(v, "sha1"));
+    add_filter(env, "md5", |v: &MjValue| digest_of(v, "md5"));
 }
 
-fn b64encode(v: &MjValue, encoding: Option<String>) -> Result<String, Error> {
+fn b64encode(v: &MjValue, encoding: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let encoding = kwargs.get::<Option<String>>("encoding")?.or(encoding);
+    kwargs.assert_all_used()?;
     let text = py_str(v)?;
     let bytes = match encoding.as_deref() {
         Some("utf-16-le") => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
@@ -29,7 +32,9 @@ fn b64encode(v: &MjValue, encoding: Option<String>) -> Result<String, Error> {
     Ok(STANDARD.encode(bytes))
 }
 
-fn b64decode(v: &MjValue, encoding: Option<String>) -> Result<String, Error> {
+fn b64decode(v: &MjValue, encoding: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let encoding = kwargs.get::<Option<String>>("encoding")?.or(encoding);
+    kwargs.assert_all_used()?;
     let text = py_str(v)?;
     let bytes = STANDARD
         .decode(text.trim())

@@ -2,8 +2,10 @@
 //! filter differs from Jinja's (`int`, `bool`, `string`, `join`, `unique`...), the
 //! Ansible version replaces the built-in.
 
-use minijinja::value::{Value as MjValue, ValueKind};
-use minijinja::{Environment, Error};
+use minijinja::value::{
+    FunctionArgs, FunctionResult, Rest, Value as MjValue, ValueKind, ValueOrKwargs,
+};
+use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::convert::{to_jinja, to_json};
 use super::errors::plugin_error;
@@ -30,7 +32,38 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     network::register(env);
     random::register(env);
     version::register(env);
-    env.add_filter("truncate", minijinja_contrib::filters::truncate);
+}
+
+/// Registers a filter whose own failures read as Ansible words them: "The filter
+/// plugin 'ansible.builtin.NAME' failed: ...". Undefined-value errors pass through
+/// untouched so that they still name the variable.
+pub(crate) fn add_filter<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: FunctionResult,
+    Args: for<'a> FunctionArgs<'a>,
+{
+    let inner = MjValue::from_function(f);
+    let collection = if matches!(name, "ipaddr" | "ipv4" | "ipv6" | "ipwrap") {
+        "ansible.utils"
+    } else {
+        "ansible.builtin"
+    };
+    env.add_filter(name, move |state: &mut State, args: Rest<ValueOrKwargs>| {
+        let args: Vec<MjValue> = args.0.into_iter().map(MjValue::from).collect();
+        inner
+            .call(state, &args)
+            .map_err(|e| match (e.kind(), e.detail()) {
+                (ErrorKind::InvalidOperation, Some(detail))
+                    if detail != crate::template::errors::MANDATORY =>
+                {
+                    plugin_error(format!(
+                        "The filter plugin '{collection}.{name}' failed: {detail}"
+                    ))
+                }
+                _ => e,
+            })
+    });
 }
 
 /// Python's `type(x).__name__` for a template value (`type_debug`, error messages).
@@ -49,8 +82,19 @@ pub(crate) fn python_type_name(v: &MjValue) -> &'static str {
     }
 }
 
+/// Fails with minijinja's own undefined error (which remembers where the value
+/// came from, so the message can name the variable) if `v` is undefined: filters
+/// on undefined values fail as in strict Jinja.
+pub(crate) fn defined(v: &MjValue) -> Result<(), Error> {
+    if v.is_undefined() {
+        v.get_attr("")?;
+    }
+    Ok(())
+}
+
 /// A template value as data, for filters that work on plain JSON shapes.
 pub(crate) fn data(v: &MjValue) -> Result<Value, Error> {
+    defined(v)?;
     to_json(v).map_err(|e| plugin_error(e.message))
 }
 
@@ -61,11 +105,13 @@ pub(crate) fn value(v: &Value) -> MjValue {
 
 /// Python's `str()` of a template value.
 pub(crate) fn py_str(v: &MjValue) -> Result<String, Error> {
+    defined(v)?;
     super::environment::display(v)
 }
 
 /// The items of a list-like value (an error naming `filter` otherwise).
 pub(crate) fn items(v: &MjValue, filter: &str) -> Result<Vec<MjValue>, Error> {
+    defined(v)?;
     match v.kind() {
         ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => Ok(v.try_iter()?.collect()),
         ValueKind::String => Ok(v
@@ -83,12 +129,3 @@ pub(crate) fn items(v: &MjValue, filter: &str) -> Result<Vec<MjValue>, Error> {
 
 pub(crate) use regex::compile as compile_regex;
 pub(crate) use version::version_test as version_test_fn;
-
-/// A result flag such as `failed`, read as Ansible's tests read it (bools, or the
-/// usual spellings when a module returned a string).
-pub(crate) fn truthy_flag(v: &MjValue) -> bool {
-    match v.as_str() {
-        Some(s) => crate::value::str_to_bool(s).unwrap_or(!s.is_empty()),
-        None => v.is_true(),
-    }
-}

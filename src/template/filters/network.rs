@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use super::add_filter;
 use ipnet::IpNet;
 use minijinja::value::{Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
@@ -13,16 +14,16 @@ use super::py_str;
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("ipaddr", |v: &MjValue, q: Option<MjValue>| {
+    add_filter(env, "ipaddr", |v: &MjValue, q: Option<MjValue>| {
         ip_filter(v, q, None)
     });
-    env.add_filter("ipv4", |v: &MjValue, q: Option<MjValue>| {
+    add_filter(env, "ipv4", |v: &MjValue, q: Option<MjValue>| {
         ip_filter(v, q, Some(4))
     });
-    env.add_filter("ipv6", |v: &MjValue, q: Option<MjValue>| {
+    add_filter(env, "ipv6", |v: &MjValue, q: Option<MjValue>| {
         ip_filter(v, q, Some(6))
     });
-    env.add_filter("ipwrap", |v: &MjValue| {
+    add_filter(env, "ipwrap", |v: &MjValue| {
         let s = py_str(v)?;
         Ok::<_, Error>(match s.parse::<IpAddr>() {
             Ok(IpAddr::V6(_)) => format!("[{s}]"),
@@ -54,11 +55,10 @@ fn parse(s: &str) -> Option<Parsed> {
 }
 
 fn version_ok(p: &Parsed, version: Option<u8>) -> bool {
-    match (version, p.net) {
-        (None, _) => true,
-        (Some(4), IpNet::V4(_)) | (Some(6), IpNet::V6(_)) => true,
-        _ => false,
-    }
+    matches!(
+        (version, p.net),
+        (None, _) | (Some(4), IpNet::V4(_)) | (Some(6), IpNet::V6(_))
+    )
 }
 
 fn ip_filter(v: &MjValue, query: Option<MjValue>, version: Option<u8>) -> Result<MjValue, Error> {
@@ -66,7 +66,7 @@ fn ip_filter(v: &MjValue, query: Option<MjValue>, version: Option<u8>) -> Result
         let mut out = Vec::new();
         for item in v.try_iter()? {
             let r = ip_filter(&item, query.clone(), version)?;
-            if !(r.kind() == ValueKind::Bool && !r.is_true()) {
+            if r.kind() != ValueKind::Bool || r.is_true() {
                 out.push(r);
             }
         }

@@ -3,22 +3,23 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::add_filter;
 use minijinja::value::Value as MjValue;
 use minijinja::{Environment, Error};
 
 use super::{items, py_str};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("basename", |v: &MjValue| {
+    add_filter(env, "basename", |v: &MjValue| {
         Ok::<_, Error>(basename(&py_str(v)?))
     });
-    env.add_filter("dirname", |v: &MjValue| {
+    add_filter(env, "dirname", |v: &MjValue| {
         Ok::<_, Error>(dirname(&py_str(v)?))
     });
-    env.add_filter("expanduser", |v: &MjValue| {
+    add_filter(env, "expanduser", |v: &MjValue| {
         Ok::<_, Error>(expanduser(&py_str(v)?))
     });
-    env.add_filter("realpath", |v: &MjValue| {
+    add_filter(env, "realpath", |v: &MjValue| {
         let p = py_str(v)?;
         Ok::<_, Error>(
             std::fs::canonicalize(&p)
@@ -26,14 +27,14 @@ pub(super) fn register(env: &mut Environment<'static>) {
                 .unwrap_or_else(|_| normalize(&absolute(&p))),
         )
     });
-    env.add_filter("relpath", |v: &MjValue, start: Option<String>| {
+    add_filter(env, "relpath", |v: &MjValue, start: Option<String>| {
         Ok::<_, Error>(relpath(&py_str(v)?, start.as_deref()))
     });
-    env.add_filter("splitext", |v: &MjValue| {
+    add_filter(env, "splitext", |v: &MjValue| {
         let (a, b) = splitext(&py_str(v)?);
         Ok::<_, Error>(MjValue::from(vec![MjValue::from(a), MjValue::from(b)]))
     });
-    env.add_filter("path_join", |v: &MjValue| {
+    add_filter(env, "path_join", |v: &MjValue| {
         let parts = if v.as_str().is_some() {
             vec![py_str(v)?]
         } else {
@@ -70,9 +71,10 @@ pub(crate) fn dirname(p: &str) -> String {
 
 fn expanduser(p: &str) -> String {
     if (p == "~" || p.starts_with("~/"))
-        && let Some(home) = std::env::var_os("HOME") {
-            return format!("{}{}", home.to_string_lossy(), &p[1..]);
-        }
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return format!("{}{}", home.to_string_lossy(), &p[1..]);
+    }
     p.to_string()
 }
 

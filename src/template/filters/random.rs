@@ -4,6 +4,7 @@
 
 use std::hash::{Hash, Hasher};
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Value as MjValue, ValueKind};
 use minijinja::{Environment, Error};
 
@@ -11,9 +12,9 @@ use super::{items, py_str};
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("random", random);
-    env.add_filter("shuffle", shuffle);
-    env.add_filter("random_mac", random_mac);
+    add_filter(env, "random", random);
+    add_filter(env, "shuffle", shuffle);
+    add_filter(env, "random_mac", random_mac);
 }
 
 fn rng(seed: Option<MjValue>) -> Result<fastrand::Rng, Error> {

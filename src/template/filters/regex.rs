@@ -2,6 +2,7 @@
 //! `regex_findall`, `regex_escape`. Patterns use Rust's `regex` syntax, which
 //! shares Python's for everything but look-around and backreferences.
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Rest, Value as MjValue};
 use minijinja::{Environment, Error};
 use regex::{Regex, RegexBuilder};
@@ -10,10 +11,10 @@ use super::py_str;
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("regex_replace", regex_replace);
-    env.add_filter("regex_search", regex_search);
-    env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", regex_escape);
+    add_filter(env, "regex_replace", regex_replace);
+    add_filter(env, "regex_search", regex_search);
+    add_filter(env, "regex_findall", regex_findall);
+    add_filter(env, "regex_escape", regex_escape);
 }
 
 /// Compiles a pattern with the `ignorecase`/`multiline` flags.
@@ -153,7 +154,9 @@ fn regex_findall(v: &MjValue, pattern: String, kwargs: Kwargs) -> Result<MjValue
 }
 
 /// Python's `re.escape` (Ansible's default `re_type='python'`).
-fn regex_escape(v: &MjValue, re_type: Option<String>) -> Result<String, Error> {
+fn regex_escape(v: &MjValue, re_type: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let re_type = kwargs.get::<Option<String>>("re_type")?.or(re_type);
+    kwargs.assert_all_used()?;
     let text = py_str(v)?;
     if re_type.as_deref() == Some("posix_basic") {
         return Ok(text

@@ -2,30 +2,33 @@
 //! `ternary`, `mandatory`, `type_debug`, `quote`, `comment`, `join`, `center`,
 //! `wordcount`, `round`, `human_readable`, `human_to_bytes`, `strftime`, `to_uuid`.
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Rest, Value as MjValue, ValueKind};
-use minijinja::{Environment, Error, State};
+use minijinja::{Environment, Error};
 
-use super::{items, py_str, python_type_name};
-use crate::template::errors::plugin_error;
+use super::{defined, items, py_str, python_type_name};
+use crate::template::errors::{MANDATORY, plugin_error};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("int", int);
-    env.add_filter("float", float);
-    env.add_filter("bool", to_bool);
-    env.add_filter("string", string);
-    env.add_filter("ternary", ternary);
-    env.add_filter("mandatory", mandatory);
-    env.add_filter("type_debug", type_debug);
-    env.add_filter("quote", quote);
-    env.add_filter("comment", comment);
-    env.add_filter("join", join);
-    env.add_filter("center", center);
-    env.add_filter("wordcount", wordcount);
-    env.add_filter("round", round);
-    env.add_filter("human_readable", human_readable);
-    env.add_filter("human_to_bytes", human_to_bytes);
-    env.add_filter("strftime", strftime);
-    env.add_filter("to_uuid", to_uuid);
+    add_filter(env, "int", int);
+    add_filter(env, "float", float);
+    add_filter(env, "bool", to_bool);
+    add_filter(env, "string", string);
+    add_filter(env, "ternary", ternary);
+    add_filter(env, "mandatory", mandatory);
+    add_filter(env, "type_debug", type_debug);
+    add_filter(env, "quote", quote);
+    add_filter(env, "comment", comment);
+    add_filter(env, "join", join);
+    add_filter(env, "center", center);
+    add_filter(env, "wordcount", wordcount);
+    add_filter(env, "round", round);
+    add_filter(env, "human_readable", human_readable);
+    add_filter(env, "human_to_bytes", human_to_bytes);
+    add_filter(env, "strftime", strftime);
+    add_filter(env, "to_uuid", to_uuid);
+    add_filter(env, "truncate", truncate);
+    add_filter(env, "urlencode", urlencode);
 }
 
 /// Jinja's `int`: numbers truncate, strings parse (`base=` honoured, `0x` prefixes
@@ -40,6 +43,7 @@ fn int(value: &MjValue, args: Rest<MjValue>, kwargs: Kwargs) -> Result<MjValue, 
         .or_else(|| args.get(1).and_then(|b| b.as_i64()).map(|b| b as u32))
         .unwrap_or(10);
     kwargs.assert_all_used()?;
+    defined(value)?;
     Ok(match value.kind() {
         ValueKind::Bool => MjValue::from(i64::from(value.is_true())),
         ValueKind::Number => match value.as_i64() {
@@ -84,9 +88,14 @@ fn parse_int(s: &str, base: u32) -> Option<i64> {
     Some(if neg { -n } else { n })
 }
 
-fn float(value: &MjValue, default: Option<MjValue>) -> MjValue {
-    let default = default.unwrap_or(MjValue::from(0.0));
-    match value.kind() {
+fn float(value: &MjValue, default: Option<MjValue>, kwargs: Kwargs) -> Result<MjValue, Error> {
+    let default = kwargs
+        .get::<Option<MjValue>>("default")?
+        .or(default)
+        .unwrap_or(MjValue::from(0.0));
+    kwargs.assert_all_used()?;
+    defined(value)?;
+    Ok(match value.kind() {
         ValueKind::Bool => MjValue::from(if value.is_true() { 1.0 } else { 0.0 }),
         ValueKind::Number => f64::try_from(value.clone()).map_or(default, MjValue::from),
         ValueKind::String => value
@@ -96,12 +105,13 @@ fn float(value: &MjValue, default: Option<MjValue>) -> MjValue {
             .parse::<f64>()
             .map_or(default, MjValue::from),
         _ => default,
-    }
+    })
 }
 
 /// Ansible's `bool` filter: `yes`/`on`/`1`/`true` (any case) are true.
-fn to_bool(value: &MjValue) -> bool {
-    match value.kind() {
+fn to_bool(value: &MjValue) -> Result<bool, Error> {
+    defined(value)?;
+    Ok(match value.kind() {
         ValueKind::Bool => value.is_true(),
         ValueKind::None | ValueKind::Undefined => false,
         ValueKind::Number => f64::try_from(value.clone()).is_ok_and(|f| f == 1.0),
@@ -115,29 +125,75 @@ fn to_bool(value: &MjValue) -> bool {
             "yes" | "on" | "1" | "true" | "y" | "t" | "1.0"
         ),
         _ => false,
-    }
+    })
 }
 
 fn string(value: &MjValue) -> Result<String, Error> {
     py_str(value)
 }
 
-fn ternary(value: &MjValue, yes: MjValue, no: MjValue, none: Option<MjValue>) -> MjValue {
-    match none {
+fn ternary(
+    value: &MjValue,
+    yes: MjValue,
+    no: MjValue,
+    none: Option<MjValue>,
+) -> Result<MjValue, Error> {
+    defined(value)?;
+    Ok(match none {
         Some(none) if value.is_none() => none,
         _ if value.is_true() => yes,
         _ => no,
-    }
+    })
 }
 
-fn mandatory(state: &State, value: &MjValue, msg: Option<String>) -> Result<MjValue, Error> {
+/// Fails on an undefined value. Without `msg`, the error names the variable,
+/// which only the template source knows (see `errors::MANDATORY`).
+fn mandatory(value: &MjValue, msg: Option<String>, kwargs: Kwargs) -> Result<MjValue, Error> {
+    let msg = kwargs.get::<Option<String>>("msg")?.or(msg);
+    kwargs.assert_all_used()?;
     if !value.is_undefined() {
         return Ok(value.clone());
     }
-    let _ = state;
-    Err(plugin_error(msg.unwrap_or_else(|| {
-        "Mandatory variable has not been overridden".to_string()
-    })))
+    Err(plugin_error(msg.unwrap_or_else(|| MANDATORY.to_string())))
+}
+
+/// Jinja's `truncate(length=255, killwords=False, end='...', leeway=5)`.
+fn truncate(
+    value: &MjValue,
+    length: Option<usize>,
+    killwords: Option<bool>,
+    end: Option<String>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let length = kwargs
+        .get::<Option<usize>>("length")?
+        .or(length)
+        .unwrap_or(255);
+    let killwords = kwargs
+        .get::<Option<bool>>("killwords")?
+        .or(killwords)
+        .unwrap_or(false);
+    let end = kwargs
+        .get::<Option<String>>("end")?
+        .or(end)
+        .unwrap_or("...".into());
+    let leeway = kwargs.get::<Option<usize>>("leeway")?.unwrap_or(5);
+    kwargs.assert_all_used()?;
+    let s = py_str(value)?;
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= length + leeway {
+        return Ok(s);
+    }
+    let keep: String = chars[..length.saturating_sub(end.chars().count())]
+        .iter()
+        .collect();
+    if killwords {
+        return Ok(keep + &end);
+    }
+    let cut = keep
+        .rsplit_once(' ')
+        .map_or(keep.as_str(), |(head, _)| head);
+    Ok(format!("{cut}{end}"))
 }
 
 fn type_debug(value: &MjValue) -> &'static str {
@@ -219,7 +275,9 @@ fn join(value: &MjValue, sep: Option<String>, kwargs: Kwargs) -> Result<String, 
 }
 
 /// Python's `str.center`: extra padding goes to the right when uneven... as CPython.
-fn center(value: &MjValue, width: Option<usize>) -> Result<String, Error> {
+fn center(value: &MjValue, width: Option<usize>, kwargs: Kwargs) -> Result<String, Error> {
+    let width = kwargs.get::<Option<usize>>("width")?.or(width);
+    kwargs.assert_all_used()?;
     let s = py_str(value)?;
     let width = width.unwrap_or(80);
     let len = s.chars().count();
@@ -249,7 +307,11 @@ fn round(
     value: &MjValue,
     precision: Option<i32>,
     method: Option<String>,
+    kwargs: Kwargs,
 ) -> Result<MjValue, Error> {
+    let precision = kwargs.get::<Option<i32>>("precision")?.or(precision);
+    let method = kwargs.get::<Option<String>>("method")?.or(method);
+    kwargs.assert_all_used()?;
     if value.is_integer() && precision.unwrap_or(0) == 0 && method.is_none() {
         // Jinja returns float for ints too, but Ansible's output shows `3` for `3|round`.
         return Ok(value.clone());
@@ -291,7 +353,11 @@ fn human_readable(
     value: &MjValue,
     isbits: Option<bool>,
     unit: Option<String>,
+    kwargs: Kwargs,
 ) -> Result<String, Error> {
+    let isbits = kwargs.get::<Option<bool>>("isbits")?.or(isbits);
+    let unit = kwargs.get::<Option<String>>("unit")?.or(unit);
+    kwargs.assert_all_used()?;
     let n = f64::try_from(value.clone()).or_else(|_| {
         py_str(value)?
             .trim()
@@ -319,7 +385,13 @@ fn human_to_bytes(
     value: &MjValue,
     default_unit: Option<String>,
     isbits: Option<bool>,
+    kwargs: Kwargs,
 ) -> Result<i64, Error> {
+    let default_unit = kwargs
+        .get::<Option<String>>("default_unit")?
+        .or(default_unit);
+    let isbits = kwargs.get::<Option<bool>>("isbits")?.or(isbits);
+    kwargs.assert_all_used()?;
     let text = py_str(value)?;
     let text = text.trim();
     let split = text
@@ -357,7 +429,15 @@ fn human_to_bytes(
 }
 
 /// Ansible's `strftime(format, second=None, utc=False)` on the controller's clock.
-fn strftime(fmt: &str, second: Option<MjValue>, utc: Option<bool>) -> Result<String, Error> {
+fn strftime(
+    fmt: &str,
+    second: Option<MjValue>,
+    utc: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let second = kwargs.get::<Option<MjValue>>("second")?.or(second);
+    let utc = kwargs.get::<Option<bool>>("utc")?.or(utc);
+    kwargs.assert_all_used()?;
     use chrono::{Local, TimeZone, Utc};
     let secs = match &second {
         Some(s) if !s.is_none() => f64::try_from(s.clone()).or_else(|_| {
@@ -389,9 +469,58 @@ fn strftime(fmt: &str, second: Option<MjValue>, utc: Option<bool>) -> Result<Str
 }
 
 /// Ansible's `to_uuid`: UUID v5 in Ansible's own namespace.
-fn to_uuid(value: &MjValue, namespace: Option<String>) -> Result<String, Error> {
+fn to_uuid(value: &MjValue, namespace: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    let namespace = kwargs.get::<Option<String>>("namespace")?.or(namespace);
+    kwargs.assert_all_used()?;
     let ns = namespace.unwrap_or_else(|| "361E6D51-FAEC-444A-9079-341386DA8E2E".to_string());
     let ns = uuid::Uuid::parse_str(&ns)
         .map_err(|e| plugin_error(format!("invalid namespace UUID: {e}")))?;
     Ok(uuid::Uuid::new_v5(&ns, py_str(value)?.as_bytes()).to_string())
+}
+
+/// Jinja's `urlencode`: a string is percent-quoted keeping `/`; a dict (or list of
+/// pairs) becomes a query string with `+` for spaces.
+fn urlencode(value: &MjValue) -> Result<String, Error> {
+    fn quote(s: &str, safe: &str, plus: bool) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b' ' if plus => out.push('+'),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                    out.push(b as char)
+                }
+                b if safe.as_bytes().contains(&b) => out.push(b as char),
+                b => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+    let pairs: Vec<(MjValue, MjValue)> = match value.kind() {
+        ValueKind::Map => value
+            .try_iter()?
+            .map(|k| {
+                let v = value.get_item(&k).unwrap_or_default();
+                (k, v)
+            })
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => value
+            .try_iter()?
+            .map(|p| {
+                (
+                    p.get_item_by_index(0).unwrap_or_default(),
+                    p.get_item_by_index(1).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        _ => return Ok(quote(&py_str(value)?, "/", false)),
+    };
+    let mut parts = Vec::new();
+    for (k, v) in pairs {
+        parts.push(format!(
+            "{}={}",
+            quote(&py_str(&k)?, "", true),
+            quote(&py_str(&v)?, "", true)
+        ));
+    }
+    Ok(parts.join("&"))
 }

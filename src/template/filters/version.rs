@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 
+use super::add_filter;
 use minijinja::value::{Kwargs, Value as MjValue};
 use minijinja::{Environment, Error};
 
@@ -12,8 +13,8 @@ use super::py_str;
 use crate::template::errors::plugin_error;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("version_compare", version_test);
-    env.add_filter("version", version_test);
+    add_filter(env, "version_compare", version_test);
+    add_filter(env, "version", version_test);
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]

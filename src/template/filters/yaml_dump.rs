@@ -79,10 +79,9 @@ impl Dumper {
     fn block_map(&self, out: &mut String, m: &crate::value::Map, level: usize) {
         let pad = " ".repeat(level);
         for (i, (k, v)) in self.entries(m).into_iter().enumerate() {
-            if (i > 0 || !out.ends_with(' '))
-                && i > 0 {
-                    out.push_str(&pad);
-                }
+            if i > 0 {
+                out.push_str(&pad);
+            }
             out.push_str(&scalar_str(k, false));
             out.push(':');
             match v {

@@ -7,8 +7,12 @@ use serde_json::json;
 
 use super::*;
 
+mod filters;
+mod lookups;
+mod test_plugins;
+
 /// A plain map of variables.
-struct MapVars(crate::value::Map);
+pub(super) struct MapVars(crate::value::Map);
 
 impl VarSource for MapVars {
     fn get(&self, name: &str) -> Option<Value> {
@@ -19,7 +23,7 @@ impl VarSource for MapVars {
     }
 }
 
-fn vars() -> MapVars {
+pub(super) fn vars() -> MapVars {
     let Value::Object(m) = json!({
         "d": {"a": 1, "b": [1, 2]},
         "l": [3, 1, 2],
@@ -40,7 +44,7 @@ fn vars() -> MapVars {
     MapVars(m)
 }
 
-fn render(s: &str) -> Result<Value, TemplateError> {
+pub(super) fn render(s: &str) -> Result<Value, TemplateError> {
     let v = vars();
     let scope = Scope {
         vars: &v,
@@ -49,14 +53,14 @@ fn render(s: &str) -> Result<Value, TemplateError> {
     Templar::new().render_str(s, &scope)
 }
 
-fn ok(s: &str) -> Value {
+pub(super) fn ok(s: &str) -> Value {
     render(s).unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     match ok(s) {
         Value::String(s) => s,
-        other => panic!("{s} gave non-string {other}"),
+        other => crate::value::to_display_string(&other),
     }
 }
 
@@ -90,6 +94,7 @@ fn mixed_text_uses_python_display() {
     );
     assert_eq!(text("{{ 1 }}{{ 2 }}"), "12");
     assert_eq!(text("  {{ 1 }}"), "  1");
+    assert_eq!(text("a{{ 'x' if false }}b"), "ab");
 }
 
 #[test]
@@ -128,9 +133,33 @@ fn undefined_errors_name_the_variable() {
     assert_eq!(e.message, "'foo' is undefined");
     let e = render("{{ d.zz }}").unwrap_err();
     assert_eq!(e.message, "object of type 'dict' has no attribute 'zz'");
+    // ansible: msg="{{ l[10] }}" / "{{ d.a.b }}"
+    assert_eq!(
+        render("{{ l[10] }}").unwrap_err().message,
+        "object of type 'list' has no attribute 10"
+    );
+    assert_eq!(
+        render("{{ d.a.b }}").unwrap_err().message,
+        "object of type 'int' has no attribute 'b'"
+    );
     let e = render("{{ d['zz'] }}").unwrap_err();
     assert_eq!(e.message, "object of type 'dict' has no attribute 'zz'");
     // The cause inside a variable's own template is what gets reported.
+    // Filters fail on undefined input, naming it.
+    for expr in [
+        "{{ foo | int }}",
+        "{{ foo | bool }}",
+        "{{ foo | to_json }}",
+        "{{ foo | unique }}",
+        "{{ foo | basename }}",
+        "{{ foo | ternary(1, 2) }}",
+    ] {
+        assert_eq!(
+            render(expr).unwrap_err().message,
+            "'foo' is undefined",
+            "{expr}"
+        );
+    }
     let e = render("{{ broken }}").unwrap_err();
     assert_eq!(e.message, "'missing_var' is undefined");
     assert_eq!(e.undefined.as_deref(), Some("missing_var"));
@@ -145,6 +174,15 @@ fn defined_and_default_tolerate_undefined() {
     assert_eq!(ok("{{ foo | d('x') }}"), json!("x"));
     assert_eq!(ok("{{ d['missing'] | default('z') }}"), json!("z"));
     assert_eq!(ok("{{ d.zz is defined }}"), json!(false));
+    // ansible: msg="{{ nope.bar is defined }}" → False
+    assert_eq!(ok("{{ nope.bar is defined }}"), json!(false));
+    assert_eq!(ok("{{ nope.bar | default(3) }}"), json!(3));
+    assert_eq!(
+        render("{{ nope.bar is defined }} {{ other }}")
+            .unwrap_err()
+            .message,
+        "'nope' is undefined"
+    );
     assert_eq!(ok("{{ broken is defined }}"), json!(false));
     assert_eq!(ok("{{ broken | default('dflt') }}"), json!("dflt"));
     assert_eq!(ok("{{ '' | default('x', true) }}"), json!("x"));
@@ -195,6 +233,8 @@ fn conditions() {
     assert!(!cond("{{ flag }}").unwrap());
     assert!(!cond("flag").unwrap());
     assert!(cond("foo is not defined").unwrap());
+    assert!(cond("yes").unwrap() && cond("True").unwrap() && !cond("false").unwrap());
+    assert!(cond("l").unwrap() && !cond("[]").unwrap() && !cond("{{ empty }}").unwrap());
     let e = cond("some_undefined").unwrap_err();
     assert_eq!(e.undefined.as_deref(), Some("some_undefined"));
 }
@@ -253,4 +293,216 @@ fn render_file_keeps_trailing_newline_and_header() {
 fn templar_is_send_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Templar>();
+}
+
+/// A variable chain: `v0: "{{ v1 }}"`, ..., `v{n}: "end"`.
+fn chain(n: usize) -> MapVars {
+    let mut m = crate::value::Map::new();
+    for i in 0..n {
+        m.insert(format!("v{i}"), json!(format!("{{{{ v{} }}}}", i + 1)));
+    }
+    m.insert(format!("v{n}"), json!("end"));
+    MapVars(m)
+}
+
+#[test]
+fn deep_variable_chains_resolve_or_fail_cleanly() {
+    let t = Templar::new();
+    let ok_chain = chain(20);
+    let scope = Scope {
+        vars: &ok_chain,
+        search_paths: &[],
+    };
+    assert_eq!(t.render_str("{{ v0 }}", &scope).unwrap(), json!("end"));
+    let long = chain(200);
+    let scope = Scope {
+        vars: &long,
+        search_paths: &[],
+    };
+    let e = t.render_str("{{ v0 }}", &scope).unwrap_err();
+    assert!(
+        e.message.starts_with("Recursive loop detected"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn deeply_nested_syntax_is_an_error_not_a_crash() {
+    let deep = format!("{{{{ {}{} }}}}", "[".repeat(5000), "]".repeat(5000));
+    assert!(render(&deep).is_err());
+    let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+    assert!(render(&deep).is_err());
+}
+
+#[test]
+fn one_templar_serves_many_threads() {
+    let t = std::sync::Arc::new(Templar::new());
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                let mut m = crate::value::Map::new();
+                m.insert("i".into(), json!(i));
+                m.insert("msg".into(), json!("host {{ i }}"));
+                let v = MapVars(m);
+                let scope = Scope {
+                    vars: &v,
+                    search_paths: &[],
+                };
+                for _ in 0..200 {
+                    assert_eq!(
+                        t.render_str("{{ msg }}", &scope).unwrap(),
+                        json!(format!("host {i}"))
+                    );
+                    assert!(t.condition("i is number and i >= 0", &scope).unwrap());
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+/// Random template-like input never panics (a taste of the fuzz test to come).
+#[test]
+fn random_input_never_panics() {
+    let pieces = [
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "{#",
+        "#}",
+        "if",
+        "for",
+        "x",
+        "in",
+        "l",
+        "d",
+        "endif",
+        "endfor",
+        "|",
+        "default",
+        "int",
+        "to_json",
+        "(",
+        ")",
+        "[",
+        "]",
+        "'",
+        "\"",
+        ",",
+        ".",
+        "a",
+        "1",
+        "-",
+        "+",
+        "~",
+        "*",
+        "/",
+        "is",
+        "defined",
+        "not",
+        "none",
+        "lookup",
+        "'vars'",
+        "regex_replace",
+        "'(('",
+        "combine",
+        "from_yaml",
+        "b64decode",
+        "ipaddr",
+        "version",
+        "flatten",
+        "{",
+        "}",
+        ":",
+        "\n",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    for _ in 0..3000 {
+        let n = rng.usize(1..16);
+        let s: String = (0..n)
+            .map(|_| pieces[rng.usize(0..pieces.len())])
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = render(&s);
+        let v = vars();
+        let scope = Scope {
+            vars: &v,
+            search_paths: &[],
+        };
+        let t = Templar::new();
+        let _ = t.eval(&s, &scope);
+        let _ = t.condition(&s, &scope);
+    }
+}
+
+#[test]
+fn python_methods_and_globals() {
+    assert_eq!(ok("{{ [1,2].index(2) }}"), json!(1));
+    assert_eq!(ok("{{ [1,2,2].count(2) }}"), json!(2));
+    assert_eq!(ok("{{ 'a-b'.split('-') }}"), json!(["a", "b"]));
+    assert_eq!(ok("{{ dict([['a', 1]], b=2) }}"), json!({"a": 1, "b": 2}));
+    assert_eq!(ok("{{ dict(a=1) }}"), json!({"a": 1}));
+    assert!(render("{{ [1].index(5) }}").is_err());
+}
+
+#[test]
+fn render_file_includes_and_delimiters() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("part.j2"), "part {{ name }}\n").unwrap();
+    let v = vars();
+    let scope = Scope {
+        vars: &v,
+        search_paths: &[],
+    };
+    let t = Templar::new();
+    let main = dir.path().join("main.j2");
+    let out = t
+        .render_file(
+            "a\n{% include 'part.j2' %}b\n",
+            &main,
+            &TemplateOptions::default(),
+            &scope,
+        )
+        .unwrap();
+    assert_eq!(out, "a\npart web\nb\n");
+    let opts = TemplateOptions {
+        variable_start_string: Some("[[".into()),
+        variable_end_string: Some("]]".into()),
+        ..TemplateOptions::default()
+    };
+    assert_eq!(
+        t.render_file("[[ name ]] {{ x }}", &main, &opts, &scope)
+            .unwrap(),
+        "web {{ x }}"
+    );
+    let crlf = TemplateOptions {
+        newline_sequence: "\r\n".into(),
+        ..TemplateOptions::default()
+    };
+    assert_eq!(
+        t.render_file("a\nb\n", &main, &crlf, &scope).unwrap(),
+        "a\r\nb\r\n"
+    );
+    let escaped = TemplateOptions {
+        newline_sequence: "\\r\\n".into(),
+        ..TemplateOptions::default()
+    };
+    assert_eq!(
+        t.render_file("a\n", &main, &escaped, &scope).unwrap(),
+        "a\r\n"
+    );
+    let err = t
+        .render_file(
+            "x\n{{ nope }}\n",
+            &main,
+            &TemplateOptions::default(),
+            &scope,
+        )
+        .unwrap_err();
+    assert_eq!(err.message, "'nope' is undefined");
 }
