@@ -246,13 +246,14 @@ fn second_run_reports_no_change() {
             "    - file: path={{ playbook_dir }}/d state=directory mode=0755\n",
             "    - template: src=t.j2 dest={{ playbook_dir }}/d/t.conf\n",
             "    - copy: content='a\\n' dest={{ playbook_dir }}/d/c.txt\n",
-            "    - lineinfile: path={{ playbook_dir }}/d/c.txt line=b\n",
+            "    - lineinfile: path={{ playbook_dir }}/d/l.txt line=b create=yes\n",
         ));
     case.run().code(0).recap_has("changed=4");
     let second = case.run();
     second.code(0).recap_has("changed=0");
     assert_eq!(second.file("d/t.conf"), "host=localhost\n");
-    assert_eq!(second.file("d/c.txt"), "a\nb\n");
+    assert_eq!(second.file("d/c.txt"), "a\n");
+    assert_eq!(second.file("d/l.txt"), "b\n");
 }
 
 #[test]

@@ -15,9 +15,6 @@ use crate::template::{Scope, Templar};
 use crate::value::{self, Map, Value};
 use crate::vars::VarStack;
 
-/// The placeholder `omit` stands for; parameters equal to it are dropped.
-pub const OMIT: &str = "__omit_place_holder__srplay";
-
 /// A host's standing within the current play.
 #[derive(Clone, Debug, Default)]
 pub struct PlayHost {
@@ -308,7 +305,6 @@ impl<'r> PlayRun<'r> {
             Value::from(self.r.opts.verbosity),
         );
         m.insert("ansible_forks".into(), Value::from(self.r.opts.forks));
-        m.insert("omit".into(), Value::String(OMIT.into()));
         m.insert(
             "ansible_run_tags".into(),
             strings(if self.r.tags.only.is_empty() {

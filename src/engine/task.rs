@@ -9,7 +9,7 @@ use super::actions::{self, ActionOutput};
 use super::frame::Frame;
 use super::host;
 use super::loops;
-use super::play::{OMIT, PlayRun};
+use super::play::PlayRun;
 use super::result::{Effect, HostOutcome, display_map, item_label, module_result_map};
 use super::templating::TaskTemplating;
 use crate::connection::{Connection, LocalConnection, TaskSettings};
@@ -1012,7 +1012,7 @@ fn loop_info(items: &[Value], i: usize) -> Value {
 
 /// Drop parameters whose value is `omit`.
 fn strip_omit(mut m: Map) -> Map {
-    m.retain(|_, v| v.as_str() != Some(OMIT));
+    m.retain(|_, v| v.as_str() != Some(crate::template::OMIT_PLACEHOLDER));
     for v in m.values_mut() {
         if let Value::Object(inner) = v {
             *inner = strip_omit(std::mem::take(inner));
