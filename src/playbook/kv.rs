@@ -82,20 +82,85 @@ pub fn parse_kv(s: &str, free_form: bool) -> Map {
     let mut options = Map::new();
     let mut raw = Vec::new();
     for token in split_args(s) {
-        match find_unescaped_eq(&token) {
-            Some(pos) if !free_form || FREE_FORM_OPTIONS.contains(&&token[..pos]) => {
-                let key = token[..pos].trim().to_string();
-                let value = unquote(token[pos + 1..].trim()).to_string();
+        // Parameters get escapes decoded; free-form text is kept as written.
+        let decoded = decode_escapes(&token);
+        match find_unescaped_eq(&decoded) {
+            Some(pos) if !free_form || FREE_FORM_OPTIONS.contains(&&decoded[..pos]) => {
+                let key = decoded[..pos].trim().to_string();
+                let value = unquote(decoded[pos + 1..].trim()).to_string();
                 options.insert(key, Value::String(value));
             }
             Some(_) => raw.push(token),
-            None => raw.push(token.replace("\\=", "=")),
+            None => raw.push(decoded.replace("\\=", "=")),
         }
     }
     if !raw.is_empty() {
         options.insert("_raw_params".to_string(), Value::String(raw.join(" ")));
     }
     options
+}
+
+/// Python escape sequences in `k=v` text (`\n`, `\t`, `\x41`, `\u00e9`, `\101`…)
+/// become the characters they name, as Ansible's `_decode_escapes` does.
+pub fn decode_escapes(s: &str) -> String {
+    if !s.contains('\\') {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let hex = |from: usize, len: usize| -> Option<char> {
+        let text: String = chars.get(from..from + len)?.iter().collect();
+        char::from_u32(u32::from_str_radix(&text, 16).ok()?)
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '\\' || i + 1 == chars.len() {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let next = chars[i + 1];
+        let simple = match next {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(ch) = simple {
+            out.push(ch);
+            i += 2;
+            continue;
+        }
+        let (decoded, len) = match next {
+            'x' => (hex(i + 2, 2), 4),
+            'u' => (hex(i + 2, 4), 6),
+            'U' => (hex(i + 2, 8), 10),
+            '0'..='7' => {
+                let digits: String = chars[i + 1..].iter().take(3).take_while(|c| c.is_digit(8)).collect();
+                (u32::from_str_radix(&digits, 8).ok().and_then(char::from_u32), 1 + digits.len())
+            }
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(ch) => {
+                out.push(ch);
+                i += len;
+            }
+            None => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The position of the first `=` that is not escaped and not inside quotes or `{{ }}`:
@@ -141,6 +206,13 @@ mod tests {
             Value::Object(m),
             json!({"chdir": "/tmp", "creates": "/x", "_raw_params": "echo a=b"})
         );
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        assert_eq!(decode_escapes(r"a\nb\t\x41\u00e9\101\\z\q"), "a\nb\tAéA\\z\\q");
+        let m = parse_kv(r"content='a\n' dest=/x", false);
+        assert_eq!(m["content"], json!("a\n"));
     }
 
     #[test]
