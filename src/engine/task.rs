@@ -20,6 +20,10 @@ use crate::template::{Scope, VarSource};
 use crate::value::{self, Map, Value};
 use crate::vars::{HostVarsProvider, VarStack};
 
+/// Actions whose result is printed even without `-v` (their action plugins set
+/// `_ansible_verbose_always` in Ansible).
+const ALWAYS_SHOWN: &[&str] = &["debug", "assert"];
+
 /// What a worker needs to run a task on a host.
 pub struct Prepared {
     pub host: String,
@@ -257,7 +261,7 @@ impl PlayRun<'_> {
             item_label: label,
             is_loop_summary: false,
             result: display_map(result, no_log, &task.action, status),
-            verbose_always: task.action == "debug" && !no_log,
+            verbose_always: ALWAYS_SHOWN.contains(&task.action.as_str()) && !no_log,
             diff: Vec::new(),
             span: Some(task.span.clone()),
         };
