@@ -20,7 +20,10 @@ struct Ran {
 
 impl Case {
     fn new() -> Case {
-        let case = Case { dir: tempfile::tempdir().expect("temp dir"), args: Vec::new() };
+        let case = Case {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+        };
         case.file("inventory", "localhost ansible_connection=local\n")
     }
 
@@ -32,7 +35,8 @@ impl Case {
     }
 
     fn playbook(self, text: &str) -> Case {
-        self.file("play.yml", text).args(&["play.yml", "-i", "inventory"])
+        self.file("play.yml", text)
+            .args(&["play.yml", "-i", "inventory"])
     }
 
     fn args(mut self, args: &[&str]) -> Case {
@@ -54,24 +58,40 @@ impl Case {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             dir: self.dir.path().to_path_buf(),
         };
-        assert!(!ran.stderr.contains("panicked"), "srplay panicked:\n{}", ran.stderr);
+        assert!(
+            !ran.stderr.contains("panicked"),
+            "srplay panicked:\n{}",
+            ran.stderr
+        );
         ran
     }
 }
 
 impl Ran {
     fn code(&self, code: i32) -> &Ran {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     fn stderr_has(&self, text: &str) -> &Ran {
-        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
         self
     }
 
     fn stdout_has(&self, text: &str) -> &Ran {
-        assert!(self.stdout.contains(text), "stdout lacks {text:?}:\n{}", self.stdout);
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}:\n{}",
+            self.stdout
+        );
         self
     }
 
@@ -81,7 +101,11 @@ impl Ran {
 
     fn recap_has(&self, line_part: &str) -> &Ran {
         let recap = self.stdout.split("PLAY RECAP").nth(1).unwrap_or_default();
-        assert!(recap.contains(line_part), "recap lacks {line_part:?}:\n{}", self.stdout);
+        assert!(
+            recap.contains(line_part),
+            "recap lacks {line_part:?}:\n{}",
+            self.stdout
+        );
         self
     }
 }
@@ -134,7 +158,9 @@ fn unknown_module_names_the_nearest() {
 #[test]
 fn unknown_task_keyword_names_the_nearest() {
     Case::new()
-        .playbook("- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      whn: true\n")
+        .playbook(
+            "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=x\n      whn: true\n",
+        )
         .run()
         .code(4)
         .stderr_has("'whn' is not a valid attribute for a Task")
@@ -144,7 +170,12 @@ fn unknown_task_keyword_names_the_nearest() {
 
 #[test]
 fn unknown_play_keyword() {
-    Case::new().playbook("- hosts: all\n  taks: []\n").run().code(4).stderr_has("'taks' is not a valid attribute for a Play").stderr_has("did you mean 'tasks'");
+    Case::new()
+        .playbook("- hosts: all\n  taks: []\n")
+        .run()
+        .code(4)
+        .stderr_has("'taks' is not a valid attribute for a Play")
+        .stderr_has("did you mean 'tasks'");
 }
 
 #[test]
@@ -159,7 +190,12 @@ fn unknown_module_parameter_is_caught_before_running() {
 
 #[test]
 fn missing_role_lists_the_search_path() {
-    Case::new().playbook("- hosts: all\n  roles: [nope]\n").run().code(1).stderr_has("the role 'nope' was not found").stderr_has("roles/nope");
+    Case::new()
+        .playbook("- hosts: all\n  roles: [nope]\n")
+        .run()
+        .code(1)
+        .stderr_has("the role 'nope' was not found")
+        .stderr_has("roles/nope");
 }
 
 #[test]
@@ -194,35 +230,75 @@ fn template_syntax_error_fails_the_host() {
 
 #[test]
 fn bad_extra_vars() {
-    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-e", "{bad"]).run().code(4).stderr_has("invalid extra vars");
-    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-e", "@missing.yml"]).run().code(5).stderr_has("could not be found");
+    Case::new()
+        .playbook("- hosts: all\n  tasks: []\n")
+        .args(&["-e", "{bad"])
+        .run()
+        .code(4)
+        .stderr_has("invalid extra vars");
+    Case::new()
+        .playbook("- hosts: all\n  tasks: []\n")
+        .args(&["-e", "@missing.yml"])
+        .run()
+        .code(5)
+        .stderr_has("could not be found");
 }
 
 #[test]
 fn missing_playbook() {
-    Case::new().args(&["nope.yml"]).run().code(1).stderr_has("the playbook: ").stderr_has("could not be found");
+    Case::new()
+        .args(&["nope.yml"])
+        .run()
+        .code(1)
+        .stderr_has("the playbook: ")
+        .stderr_has("could not be found");
 }
 
 #[test]
 fn empty_playbook() {
-    Case::new().playbook("# nothing here\n").run().code(4).stderr_has("Empty playbook");
-    Case::new().playbook("[]\n").run().code(4).stderr_has("Empty playbook");
+    Case::new()
+        .playbook("# nothing here\n")
+        .run()
+        .code(4)
+        .stderr_has("Empty playbook");
+    Case::new()
+        .playbook("[]\n")
+        .run()
+        .code(4)
+        .stderr_has("Empty playbook");
 }
 
 #[test]
 fn playbook_that_is_not_a_list() {
-    Case::new().playbook("hosts: all\n").run().code(4).stderr_has("must be a list of plays").stderr_has(&at("play.yml", 1));
+    Case::new()
+        .playbook("hosts: all\n")
+        .run()
+        .code(4)
+        .stderr_has("must be a list of plays")
+        .stderr_has(&at("play.yml", 1));
 }
 
 #[test]
 fn bad_option_is_a_usage_error() {
-    Case::new().args(&["--no-such-option", "x.yml"]).run().code(2);
-    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-f", "0"]).run().code(2);
+    Case::new()
+        .args(&["--no-such-option", "x.yml"])
+        .run()
+        .code(2);
+    Case::new()
+        .playbook("- hosts: all\n  tasks: []\n")
+        .args(&["-f", "0"])
+        .run()
+        .code(2);
 }
 
 #[test]
 fn limit_matching_nothing() {
-    Case::new().playbook("- hosts: all\n  tasks: []\n").args(&["-l", "nosuchhost"]).run().code(1).stderr_has("no hosts to target");
+    Case::new()
+        .playbook("- hosts: all\n  tasks: []\n")
+        .args(&["-l", "nosuchhost"])
+        .run()
+        .code(1)
+        .stderr_has("no hosts to target");
 }
 
 #[test]
@@ -283,6 +359,10 @@ fn list_tasks_and_tags() {
 
 #[test]
 fn syntax_check_prints_the_playbook() {
-    Case::new().playbook("- hosts: all\n  tasks:\n    - debug: msg=x\n").args(&["--syntax-check"]).run().code(0).stdout_has("\nplaybook: play.yml\n");
+    Case::new()
+        .playbook("- hosts: all\n  tasks:\n    - debug: msg=x\n")
+        .args(&["--syntax-check"])
+        .run()
+        .code(0)
+        .stdout_has("\nplaybook: play.yml\n");
 }
-

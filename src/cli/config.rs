@@ -48,11 +48,12 @@ fn parse_ini(text: &str, path: &Path) -> Result<Ini> {
         // An indented line continues the previous value (Python configparser).
         if line.starts_with([' ', '\t'])
             && let Some(k) = &last_key
-                && let Some(v) = ini.get_mut(&section).and_then(|s| s.get_mut(k)) {
-                    v.push('\n');
-                    v.push_str(trimmed);
-                    continue;
-                }
+            && let Some(v) = ini.get_mut(&section).and_then(|s| s.get_mut(k))
+        {
+            v.push('\n');
+            v.push_str(trimmed);
+            continue;
+        }
         let Some((k, v)) = trimmed.split_once(['=', ':']) else {
             return Err(Error::options(format!(
                 "{}:{}: expected 'key = value' in the config file, got '{trimmed}'",

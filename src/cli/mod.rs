@@ -94,10 +94,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
         eprintln!("[WARNING]: {w}");
     }
     if let Some(limit) = &opts.limit
-        && inventory.select(limit)?.is_empty() {
-            return Err(Error::other("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
+        && inventory.select(limit)?.is_empty()
+    {
+        return Err(Error::other("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
                 .with_hint(format!("no host matches --limit '{limit}'; `srplay --list-hosts PLAYBOOK -i INVENTORY` shows what the plays target")));
-        }
+    }
     let out = Box::new(HumanOutput::new(opts.verbosity, opts.diff));
     let runner = Runner::new(opts, inventory, loader, out)?;
     for (_, pb) in &playbooks {

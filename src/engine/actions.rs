@@ -177,10 +177,25 @@ pub fn run(
             if let Some(lv) = stack
                 .get("ansible_loop_var")
                 .and_then(|v| v.as_str().map(str::to_string))
-                && let Some(v) = stack.get(&lv) {
-                    params.insert(lv, v);
+                && let Some(v) = stack.get(&lv)
+            {
+                params.insert(lv, v);
+            }
+            let apply = match args.get("apply") {
+                Some(Value::Object(m)) => m.clone(),
+                Some(Value::Null) | None => Map::new(),
+                Some(_) => {
+                    return ActionOutput::failed(
+                        "'apply' must be a mapping of task keywords".into(),
+                    );
                 }
-            let mut out = ActionOutput::effect(Effect::IncludeTasks { path, params });
+            };
+            let mut out = ActionOutput::effect(Effect::IncludeTasks {
+                path,
+                params,
+                apply,
+                label: None,
+            });
             out.result
                 .data
                 .insert("include".into(), Value::String(name));
@@ -199,15 +214,17 @@ pub fn run(
             if let Some(lv) = stack
                 .get("ansible_loop_var")
                 .and_then(|v| v.as_str().map(str::to_string))
-                && let Some(v) = stack.get(&lv) {
-                    params.insert(lv, v);
-                }
+                && let Some(v) = stack.get(&lv)
+            {
+                params.insert(lv, v);
+            }
             ActionOutput::effect(Effect::IncludeRole {
                 name,
                 params,
                 files,
                 span: task.span.clone(),
                 public,
+                label: None,
             })
         }
         "import_tasks" | "import_role" => ActionOutput::failed(format!(

@@ -45,9 +45,10 @@ impl Frame {
         })
     }
 
-    pub fn include(parent: &Arc<Frame>, params: Map) -> Arc<Frame> {
+    /// The frame of a dynamic include: its parameters, and the keywords `apply:` gives.
+    pub fn include(parent: &Arc<Frame>, params: Map, apply: Keywords) -> Arc<Frame> {
         Arc::new(Frame {
-            kw: Keywords::default(),
+            kw: apply,
             role: None,
             include_params: params,
             rescuable: parent.rescuable,

@@ -42,8 +42,9 @@ pub struct PlayRun<'r> {
     pub root: Arc<Frame>,
     pub play_vars: Arc<Map>,
     pub vars_files: Arc<Map>,
-    pub role_defaults: Arc<Map>,
-    pub role_vars: Arc<Map>,
+    /// Defaults and vars of the play's public roles (grown by `include_role: public`).
+    pub role_defaults: RwLock<Arc<Map>>,
+    pub role_vars: RwLock<Arc<Map>>,
     pub extra_vars: Arc<Map>,
     /// Play-level magic variables (`groups`, `ansible_play_hosts`…).
     pub magic: RwLock<Arc<Map>>,
@@ -136,8 +137,8 @@ impl<'r> PlayRun<'r> {
             root: Frame::root(play.keywords.clone()),
             play_vars,
             vars_files: Arc::new(Map::new()),
-            role_defaults: Arc::new(role_defaults),
-            role_vars: Arc::new(role_vars),
+            role_defaults: RwLock::new(Arc::new(role_defaults)),
+            role_vars: RwLock::new(Arc::new(role_vars)),
             extra_vars,
             magic: RwLock::new(Arc::new(Map::new())),
             hosts_all: hosts.clone(),
@@ -417,6 +418,17 @@ impl<'r> PlayRun<'r> {
         }
     }
 
+    /// Make a role's defaults and vars visible to the rest of the play.
+    pub fn publish_role(&self, role: &crate::playbook::RoleUse) {
+        let mut d = self
+            .role_defaults
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        Arc::make_mut(&mut d).extend(role.defaults_chain.clone());
+        let mut v = self.role_vars.write().unwrap_or_else(|e| e.into_inner());
+        Arc::make_mut(&mut v).extend(role.vars_chain.clone());
+    }
+
     /// Add handlers brought in by `include_role` at run time.
     pub fn add_handlers(&self, nodes: &[TaskNode], frame: &Arc<Frame>) {
         self.collect_handlers(nodes, frame);
@@ -425,24 +437,37 @@ impl<'r> PlayRun<'r> {
     /// Variables visible without a host (play vars, extra vars): for names and patterns.
     pub fn base_stack(&self) -> VarStack {
         let mut s = VarStack::new();
-        s.push(self.role_defaults.clone());
+        s.push(
+            self.role_defaults
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
         s.push(self.play_vars.clone());
         s.push(self.vars_files.clone());
-        s.push(self.role_vars.clone());
+        s.push(
+            self.role_vars
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
         s.push(self.extra_vars.clone());
         s.push(self.magic.read().unwrap_or_else(|e| e.into_inner()).clone());
         s
     }
 
     /// Mark `host` as notified for every handler answering to `name`.
+    /// Mark `host` as notified for the handler named `name` (the last one defined
+    /// with that name, as Ansible picks it) and every handler listening to `name`.
     pub fn notify(&self, host: &str, name: &str) -> bool {
         let handlers = self.handlers.read().unwrap_or_else(|e| e.into_inner());
+        let by_name = handlers
+            .iter()
+            .rposition(|h| h.names.iter().any(|n| n == name));
         let hits: Vec<usize> = handlers
             .iter()
             .enumerate()
-            .filter(|(_, h)| {
-                h.names.iter().any(|n| n == name) || h.listen.iter().any(|l| l == name)
-            })
+            .filter(|(i, h)| Some(*i) == by_name || h.listen.iter().any(|l| l == name))
             .map(|(i, _)| i)
             .collect();
         if hits.is_empty() {
@@ -507,9 +532,10 @@ impl<'r> PlayRun<'r> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         for h in batch {
             if let Some(s) = state.get_mut(h)
-                && (s.failed || s.unreachable) {
-                    s.notified.clear();
-                }
+                && (s.failed || s.unreachable)
+            {
+                s.notified.clear();
+            }
         }
     }
 

@@ -14,9 +14,13 @@ use crate::value::{Map, Value};
 /// A change to the run that the engine applies after the task.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
+    /// `include_tasks`: the file, the variables its tasks get, the keywords `apply:`
+    /// gives them, and the loop item it was included for.
     IncludeTasks {
         path: PathBuf,
         params: Map,
+        apply: Map,
+        label: Option<String>,
     },
     IncludeRole {
         name: String,
@@ -24,6 +28,7 @@ pub enum Effect {
         files: RoleFiles,
         span: Span,
         public: bool,
+        label: Option<String>,
     },
     Meta(String),
     AddHost {
@@ -35,6 +40,22 @@ pub enum Effect {
         group: String,
         parents: Vec<String>,
     },
+}
+
+impl Effect {
+    /// Record the loop item an include was made for (shown as `=> (item=...)`).
+    pub fn set_label(&mut self, item: String) {
+        if let Effect::IncludeTasks { label, .. } | Effect::IncludeRole { label, .. } = self {
+            *label = Some(item);
+        }
+    }
+
+    pub fn is_include(&self) -> bool {
+        matches!(
+            self,
+            Effect::IncludeTasks { .. } | Effect::IncludeRole { .. }
+        )
+    }
 }
 
 /// The outcome of one task on one host.
@@ -98,9 +119,10 @@ pub fn display_map(result: &Map, no_log: bool, action: &str, status: Status) -> 
         let mut m = Map::new();
         m.insert("censored".into(), Value::String("the output has been hidden due to the fact that 'no_log: true' was specified for this result".into()));
         if let Some(c) = result.get("changed")
-            && status != Status::Skipped {
-                m.insert("changed".into(), c.clone());
-            }
+            && status != Status::Skipped
+        {
+            m.insert("changed".into(), c.clone());
+        }
         return m;
     }
     let mut m: Map = result
@@ -108,9 +130,7 @@ pub fn display_map(result: &Map, no_log: bool, action: &str, status: Status) -> 
         .filter(|(k, _)| !k.starts_with("_ansible") && *k != "invocation" && *k != "diff")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    if m.get("failed") == Some(&Value::Bool(false)) {
-        m.remove("failed");
-    }
+    m.remove("failed");
     if action == "debug" {
         m.remove("changed");
     }

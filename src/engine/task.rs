@@ -58,7 +58,14 @@ impl PlayRun<'_> {
     pub fn stack_for(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> VarStack {
         let mut s = self.host_stack(host, Some((task, frame)));
         // Names first: `host_stack` takes the host table's lock itself.
-        let names: Vec<String> = self.r.hosts.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let names: Vec<String> = self
+            .r
+            .hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
         let snapshot = names
             .into_iter()
             .map(|h| {
@@ -79,7 +86,12 @@ impl PlayRun<'_> {
         let st = state.lock().unwrap_or_else(|e| e.into_inner());
         let role = task.and_then(|(_, f)| f.role().cloned());
         let mut s = VarStack::new();
-        s.push(self.role_defaults.clone());
+        s.push(
+            self.role_defaults
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
         if let Some(r) = &role {
             s.push_map(r.defaults_chain.clone());
         }
@@ -87,7 +99,12 @@ impl PlayRun<'_> {
         s.push(st.facts_layer.clone());
         s.push(self.play_vars.clone());
         s.push(self.vars_files.clone());
-        s.push(self.role_vars.clone());
+        s.push(
+            self.role_vars
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        );
         if let Some(r) = &role {
             s.push_map(r.vars_chain.clone());
         }
@@ -179,9 +196,10 @@ impl PlayRun<'_> {
             search_paths.push(role.path.clone());
         }
         if let Some(dir) = task.file.parent()
-            && !search_paths.iter().any(|p| p == dir) {
-                search_paths.push(dir.to_path_buf());
-            }
+            && !search_paths.iter().any(|p| p == dir)
+        {
+            search_paths.push(dir.to_path_buf());
+        }
         if !search_paths.contains(&self.play.dir) {
             search_paths.push(self.play.dir.clone());
         }
@@ -387,7 +405,8 @@ impl PlayRun<'_> {
                         if let Some(f) = action_out.set_facts {
                             set_facts.extend(f);
                         }
-                        for e in action_out.effects {
+                        for mut e in action_out.effects {
+                            e.set_label(label.clone());
                             out.effects.push(e);
                         }
                     }
@@ -446,15 +465,16 @@ impl PlayRun<'_> {
         } else {
             Status::Ok
         };
-        if any_failed && ignore_errors
+        if any_failed
+            && ignore_errors
             && let Some(last) = out
                 .events
                 .iter_mut()
                 .rev()
                 .find(|e| e.status == Status::Failed)
-            {
-                last.ignored = true;
-            }
+        {
+            last.ignored = true;
+        }
         out.changed = any_changed;
         out.failed = any_failed && !ignore_errors;
         out.ignored = any_failed && ignore_errors;
@@ -737,12 +757,22 @@ impl PlayRun<'_> {
     }
 
     /// The task's `environment:` (outer levels first, inner keys win) and become.
-    fn task_settings(&self, task: &Task, frame: &Arc<Frame>, scope: &Scope<'_>) -> Result<TaskSettings, String> {
+    fn task_settings(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        scope: &Scope<'_>,
+    ) -> Result<TaskSettings, String> {
         let mut env: Vec<(String, String)> = Vec::new();
         let mut levels = frame.environment();
         levels.extend(task.keywords.environment.iter());
         for level in levels {
-            match self.r.templar.render_value(level, scope).map_err(|e| e.message)? {
+            match self
+                .r
+                .templar
+                .render_value(level, scope)
+                .map_err(|e| e.message)?
+            {
                 Value::Object(m) => {
                     for (k, v) in m {
                         env.retain(|(name, _)| *name != k);
@@ -750,19 +780,46 @@ impl PlayRun<'_> {
                     }
                 }
                 Value::Null => {}
-                other => return Err(format!("environment must be a mapping, got {}", value::to_display_string(&other))),
+                other => {
+                    return Err(format!(
+                        "environment must be a mapping, got {}",
+                        value::to_display_string(&other)
+                    ));
+                }
             }
         }
         let kw = |get: fn(&crate::playbook::Keywords) -> &Option<Value>| -> Option<Value> {
-            frame.keyword(&task.keywords, get).and_then(|v| self.r.templar.render_value(v, scope).ok())
+            frame
+                .keyword(&task.keywords, get)
+                .and_then(|v| self.r.templar.render_value(v, scope).ok())
         };
-        let var = |name: &str| scope.vars.get(name).and_then(|v| self.r.templar.render_value(&v, scope).ok());
-        let become_on = kw(|k| &k.become_).or_else(|| var("ansible_become")).and_then(|v| value::to_bool(&v)).unwrap_or(self.r.opts.become_);
+        let var = |name: &str| {
+            scope
+                .vars
+                .get(name)
+                .and_then(|v| self.r.templar.render_value(&v, scope).ok())
+        };
+        let become_on = kw(|k| &k.become_)
+            .or_else(|| var("ansible_become"))
+            .and_then(|v| value::to_bool(&v))
+            .unwrap_or(self.r.opts.become_);
         let become_ = become_on.then(|| crate::connection::Become {
-            method: kw(|k| &k.become_method).or_else(|| var("ansible_become_method")).map(|v| value::to_display_string(&v)).unwrap_or_else(|| self.r.opts.become_method.clone()),
-            user: kw(|k| &k.become_user).or_else(|| var("ansible_become_user")).map(|v| value::to_display_string(&v)).or_else(|| self.r.opts.become_user.clone()).unwrap_or_else(|| "root".into()),
-            flags: kw(|k| &k.become_flags).or_else(|| var("ansible_become_flags")).map(|v| value::to_display_string(&v)),
-            password: var("ansible_become_password").or_else(|| var("ansible_become_pass")).map(|v| value::to_display_string(&v)).or_else(|| self.r.opts.become_password.clone()),
+            method: kw(|k| &k.become_method)
+                .or_else(|| var("ansible_become_method"))
+                .map(|v| value::to_display_string(&v))
+                .unwrap_or_else(|| self.r.opts.become_method.clone()),
+            user: kw(|k| &k.become_user)
+                .or_else(|| var("ansible_become_user"))
+                .map(|v| value::to_display_string(&v))
+                .or_else(|| self.r.opts.become_user.clone())
+                .unwrap_or_else(|| "root".into()),
+            flags: kw(|k| &k.become_flags)
+                .or_else(|| var("ansible_become_flags"))
+                .map(|v| value::to_display_string(&v)),
+            password: var("ansible_become_password")
+                .or_else(|| var("ansible_become_pass"))
+                .map(|v| value::to_display_string(&v))
+                .or_else(|| self.r.opts.become_password.clone()),
         });
         Ok(TaskSettings { env, become_ })
     }
@@ -784,7 +841,12 @@ impl PlayRun<'_> {
                 st.conn = Some(c);
             }
         }
+        // An include reports `included: ...` for its hosts instead of per-host results.
+        let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
         for ev in &o.events {
+            if is_include && matches!(ev.status, Status::Ok | Status::Changed) {
+                continue;
+            }
             self.r.emit(&Event::Result(ev));
         }
         let unreachable = o
@@ -826,7 +888,9 @@ impl PlayRun<'_> {
             }),
             (Status::Skipped, _, _) => self.r.stat(&host, |s| s.skipped += 1),
             _ => self.r.stat(&host, |s| {
-                s.ok += 1;
+                // Each file a looped include brought in counts, as Ansible counts it.
+                let includes = o.effects.iter().filter(|e| e.is_include()).count() as u32;
+                s.ok += includes.max(1);
                 if o.changed {
                     s.changed += 1;
                 }

@@ -226,7 +226,8 @@ impl PlayRun<'_> {
     }
 
     /// Run the tasks that dynamic includes brought in, grouping hosts that included
-    /// the same file with the same parameters.
+    /// the same file with the same parameters. Like Ansible, every `included:` line
+    /// is printed first, then each group's tasks run in turn.
     fn run_includes(&self, includes: Vec<(String, Effect)>, frame: &Arc<Frame>) {
         let mut groups: Vec<(Effect, Vec<String>)> = Vec::new();
         for (host, effect) in includes {
@@ -235,48 +236,63 @@ impl PlayRun<'_> {
                 None => groups.push((effect, vec![host])),
             }
         }
+        for (effect, hosts) in &groups {
+            let (what, label) = match effect {
+                Effect::IncludeTasks { path, label, .. } => (path.display().to_string(), label),
+                Effect::IncludeRole { name, label, .. } => (name.clone(), label),
+                _ => continue,
+            };
+            self.r.emit(&Event::Included {
+                file: &what,
+                hosts,
+                label: label.as_deref(),
+            });
+        }
+        let ctx = crate::playbook::TaskFileCtx {
+            play_dir: self.play.dir.clone(),
+            role: frame.role().cloned(),
+        };
         for (effect, hosts) in groups {
             match effect {
-                Effect::IncludeTasks { path, params, .. } => {
-                    let file = path.display().to_string();
-                    self.r.emit(&Event::Included {
-                        file: &file,
-                        hosts: &hosts,
-                    });
-                    let ctx = crate::playbook::TaskFileCtx {
-                        play_dir: self.play.dir.clone(),
-                        role: frame.role().cloned(),
-                    };
-                    match self.r.loader.load_task_file(&path, &ctx) {
-                        Ok(nodes) => {
-                            let child = Frame::include(frame, params);
-                            self.run_list(&nodes, &child, &hosts);
+                Effect::IncludeTasks {
+                    path,
+                    params,
+                    apply,
+                    ..
+                } => match self.r.loader.load_task_file(&path, &ctx) {
+                    Ok(nodes) => {
+                        let mut kw = crate::playbook::Keywords::default();
+                        for (k, v) in apply {
+                            if let Err(msg) = crate::playbook::set_keyword_value(&mut kw, &k, v) {
+                                self.fail_hosts(&hosts, &msg);
+                                return;
+                            }
                         }
-                        Err(e) => self.fail_hosts(&hosts, &e.to_string()),
+                        let child = Frame::include(frame, params, kw);
+                        self.run_list(&nodes, &child, &hosts);
                     }
-                }
+                    Err(e) => self.fail_hosts(&hosts, &e.to_string()),
+                },
                 Effect::IncludeRole {
                     name,
                     params,
                     files,
                     span,
                     public,
+                    ..
                 } => {
-                    let ctx = crate::playbook::TaskFileCtx {
-                        play_dir: self.play.dir.clone(),
-                        role: frame.role().cloned(),
-                    };
-                    match self.r.loader.load_role_dynamic(
-                        &name,
-                        &span,
-                        params.clone(),
-                        &ctx,
-                        &files,
-                        public,
-                    ) {
+                    match self
+                        .r
+                        .loader
+                        .load_role_dynamic(&name, &span, params, &ctx, &files, public)
+                    {
                         Ok(role) => {
-                            let child = Frame::include(frame, Default::default());
+                            let child =
+                                Frame::include(frame, Default::default(), Default::default());
                             self.add_handlers(&role.handlers, &child);
+                            for public in &role.public_roles {
+                                self.publish_role(public);
+                            }
                             if let Some(node) = role.block {
                                 self.run_list(&[node], &child, &hosts);
                             }

@@ -162,8 +162,9 @@ impl Output for HumanOutput {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 self.banner(&format!("{kind} [{name}]"));
             }
-            Event::Included { file, hosts } => {
-                let text = format!("included: {file} for {}", hosts.join(", "));
+            Event::Included { file, hosts, label } => {
+                let item = label.map(|l| format!(" => (item={l})")).unwrap_or_default();
+                let text = format!("included: {file} for {}{item}", hosts.join(", "));
                 self.line(&text);
             }
             Event::Result(r) => self.result(r),

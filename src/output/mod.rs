@@ -69,6 +69,8 @@ pub enum Event<'a> {
     Included {
         file: &'a str,
         hosts: &'a [String],
+        /// The loop item the include was made for.
+        label: Option<&'a str>,
     },
     Result(&'a HostResult),
     Warning(&'a str),

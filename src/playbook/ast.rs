@@ -113,10 +113,20 @@ impl Task {
     /// The banner name (`role : name`, or the action when unnamed); the role is the
     /// one whose block encloses the task, which the walker knows.
     pub fn display_name(&self, role: Option<&RoleUse>) -> String {
-        let name = self
-            .name
-            .clone()
-            .unwrap_or_else(|| self.action_as_written.clone());
+        let name = match (&self.name, self.action.as_str()) {
+            (Some(n), _) => n.clone(),
+            // Ansible names an unnamed role include after the role.
+            (None, "include_role") => match self.args.get("name").or_else(|| self.args.get("role"))
+            {
+                Some(role) => format!(
+                    "{} : {}",
+                    self.action_as_written,
+                    crate::value::to_display_string(role)
+                ),
+                None => self.action_as_written.clone(),
+            },
+            (None, _) => self.action_as_written.clone(),
+        };
         match role {
             Some(r) => format!("{} : {}", r.name, name),
             None => name,

@@ -144,8 +144,17 @@ pub fn decode_escapes(s: &str) -> String {
             'u' => (hex(i + 2, 4), 6),
             'U' => (hex(i + 2, 8), 10),
             '0'..='7' => {
-                let digits: String = chars[i + 1..].iter().take(3).take_while(|c| c.is_digit(8)).collect();
-                (u32::from_str_radix(&digits, 8).ok().and_then(char::from_u32), 1 + digits.len())
+                let digits: String = chars[i + 1..]
+                    .iter()
+                    .take(3)
+                    .take_while(|c| c.is_digit(8))
+                    .collect();
+                (
+                    u32::from_str_radix(&digits, 8)
+                        .ok()
+                        .and_then(char::from_u32),
+                    1 + digits.len(),
+                )
             }
             _ => (None, 0),
         };
@@ -210,7 +219,10 @@ mod tests {
 
     #[test]
     fn escapes_are_decoded() {
-        assert_eq!(decode_escapes(r"a\nb\t\x41\u00e9\101\\z\q"), "a\nb\tAéA\\z\\q");
+        assert_eq!(
+            decode_escapes(r"a\nb\t\x41\u00e9\101\\z\q"),
+            "a\nb\tAéA\\z\\q"
+        );
         let m = parse_kv(r"content='a\n' dest=/x", false);
         assert_eq!(m["content"], json!("a\n"));
     }

@@ -436,10 +436,11 @@ impl Loader {
                     &RoleFiles::default(),
                 )? {
                     if let TaskNode::Block(b) = &block
-                        && let Some(r) = &b.role {
-                            deps_defaults.extend(r.defaults_chain.clone());
-                            deps_vars.extend(r.vars_chain.clone());
-                        }
+                        && let Some(r) = &b.role
+                    {
+                        deps_defaults.extend(r.defaults_chain.clone());
+                        deps_vars.extend(r.vars_chain.clone());
+                    }
                     children.push(block);
                 }
             }
@@ -490,12 +491,13 @@ impl Loader {
                 },
             )?;
             if !handler_tasks.is_empty() {
+                // The role's handlers carry the role entry's keywords (its `when`, tags).
                 collect.role_handlers.push(TaskNode::Block(Arc::new(Block {
                     name: None,
                     block: handler_tasks,
                     rescue: Vec::new(),
                     always: Vec::new(),
-                    keywords: Keywords::default(),
+                    keywords: keywords.clone(),
                     span: span.clone(),
                     role: Some(role.clone()),
                 })));
@@ -606,7 +608,11 @@ impl Loader {
             public,
             files,
         )?;
-        Ok(DynamicRole { block, handlers })
+        Ok(DynamicRole {
+            block,
+            handlers,
+            public_roles,
+        })
     }
 
     fn parse_task_list(
@@ -708,6 +714,7 @@ impl Loader {
             "import_role" => {
                 let (name, files) = role_args(&task)?;
                 let mut seen = Vec::new();
+                let handlers_before = collect.role_handlers.len();
                 let block = self.role_block(
                     &name,
                     &task.span,
@@ -719,6 +726,14 @@ impl Loader {
                     true,
                     &files,
                 )?;
+                // The import's keywords (its `when`) reach the role's handlers too.
+                let handlers: Vec<TaskNode> =
+                    collect.role_handlers.drain(handlers_before..).collect();
+                if !handlers.is_empty() {
+                    collect
+                        .role_handlers
+                        .push(import_block(&task, handlers, None));
+                }
                 Ok(block
                     .map(|b| vec![import_block(&task, vec![b], None)])
                     .unwrap_or_default())
@@ -750,6 +765,8 @@ impl Loader {
 pub struct DynamicRole {
     pub block: Option<TaskNode>,
     pub handlers: Vec<TaskNode>,
+    /// With `public: true`: the role uses whose defaults and vars the play now sees.
+    pub public_roles: Vec<Arc<RoleUse>>,
 }
 
 /// Where a play's loading gathers what roles contribute to the whole play.
@@ -861,7 +878,15 @@ fn parse_keywords(node: &Node, skip: &[&str]) -> Result<Keywords> {
 
 /// Set one common keyword; returns whether `key` was one.
 fn set_keyword(kw: &mut Keywords, key: &str, v: &Node) -> Result<bool> {
-    let value = v.to_value();
+    set_keyword_value(kw, key, v.to_value()).map_err(|msg| Error::parse(msg).at(v.span.clone()))
+}
+
+/// Set one common keyword from a value; `Ok(false)` when `key` is not one.
+pub fn set_keyword_value(
+    kw: &mut Keywords,
+    key: &str,
+    value: Value,
+) -> std::result::Result<bool, String> {
     match key {
         "when" => kw.when = as_list(value),
         "tags" => kw.tags = tag_list(&value),
@@ -869,12 +894,11 @@ fn set_keyword(kw: &mut Keywords, key: &str, v: &Node) -> Result<bool> {
             kw.vars = match value {
                 Value::Object(m) => m,
                 Value::Null => Map::new(),
-                _ => {
-                    return Err(Error::parse(format!(
-                        "'vars' must be a mapping, got a {}",
-                        v.type_name()
-                    ))
-                    .at(v.span.clone()));
+                other => {
+                    return Err(format!(
+                        "'vars' must be a mapping, got {}",
+                        crate::value::python_repr(&other)
+                    ));
                 }
             }
         }

@@ -10,4 +10,5 @@ mod load;
 pub use ast::*;
 pub use load::{
     Loader, RoleFiles, TaskFileCtx, import_target, parse_task_node, resolve_task_file, role_args,
+    set_keyword_value,
 };

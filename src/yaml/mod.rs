@@ -332,9 +332,9 @@ impl MarkedEventReceiver for Builder {
                     // scanned: the mapping starts where its first key does.
                     if let Some((first, _)) = pairs.first()
                         && (first.span.line, first.span.column) < (node.span.line, node.span.column)
-                        {
-                            node.span = first.span.clone();
-                        }
+                    {
+                        node.span = first.span.clone();
+                    }
                     node.kind = NodeKind::Map(pairs);
                     self.push_node(node, anchor);
                 }

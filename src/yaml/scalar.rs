@@ -20,9 +20,10 @@ pub fn resolve_plain(s: &str) -> Value {
         return Value::Number(n.into());
     }
     if let Some(f) = resolve_float(s)
-        && let Some(n) = Number::from_f64(f) {
-            return Value::Number(n);
-        }
+        && let Some(n) = Number::from_f64(f)
+    {
+        return Value::Number(n);
+    }
     Value::String(s.to_string())
 }
 
