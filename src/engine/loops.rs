@@ -150,10 +150,22 @@ fn subelements(terms: Value) -> Result<Vec<Value>, String> {
             node = node.and_then(|n| n.get(part));
         }
         match node {
-            Some(Value::Array(subs)) => out.extend(
-                subs.iter()
-                    .map(|s| Value::Array(vec![parent.clone(), s.clone()])),
-            ),
+            Some(Value::Array(subs)) => {
+                // Ansible pops the subelement key from the parent it hands out.
+                let mut stripped = parent.clone();
+                let path: Vec<&str> = key.split('.').collect();
+                let mut holder = Some(&mut stripped);
+                for part in &path[..path.len() - 1] {
+                    holder = holder.and_then(|h| h.get_mut(*part));
+                }
+                if let Some(Value::Object(m)) = holder {
+                    m.shift_remove(path[path.len() - 1]);
+                }
+                out.extend(
+                    subs.iter()
+                        .map(|s| Value::Array(vec![stripped.clone(), s.clone()])),
+                );
+            }
             None if skip_missing => {}
             None => {
                 return Err(format!(
@@ -298,12 +310,6 @@ mod tests {
     #[test]
     fn subelements_pairs() {
         let v = subelements(json!([[{"n": "a", "l": [1, 2]}], "l"])).unwrap();
-        assert_eq!(
-            v,
-            vec![
-                json!([{"n": "a", "l": [1, 2]}, 1]),
-                json!([{"n": "a", "l": [1, 2]}, 2])
-            ]
-        );
+        assert_eq!(v, vec![json!([{"n": "a"}, 1]), json!([{"n": "a"}, 2])]);
     }
 }

@@ -480,15 +480,30 @@ impl<'r> PlayRun<'r> {
         true
     }
 
-    /// Run notified handlers, in the order they are defined, until none is pending.
-    pub fn flush_handlers(&self, batch: &[String]) {
-        let force = self.r.opts.force_handlers
+    /// `--force-handlers` or the play's `force_handlers`: handlers run on failed hosts too.
+    pub fn force_handlers(&self) -> bool {
+        self.r.opts.force_handlers
             || self
                 .play
                 .force_handlers
                 .as_ref()
                 .and_then(value::to_bool)
-                .unwrap_or(false);
+                .unwrap_or(false)
+    }
+
+    /// Hosts of `hosts` that can still be reached, failed or not.
+    pub fn reachable(&self, hosts: &[String]) -> Vec<String> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        hosts
+            .iter()
+            .filter(|h| state.get(*h).is_some_and(|s| !s.unreachable && !s.ended))
+            .cloned()
+            .collect()
+    }
+
+    /// Run notified handlers, in the order they are defined, until none is pending.
+    pub fn flush_handlers(&self, batch: &[String]) {
+        let force = self.force_handlers();
         loop {
             let pending: Option<(usize, Vec<String>)> = {
                 let state = self.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -542,7 +542,7 @@ impl PlayRun<'_> {
                     value::to_display_string(&v).parse::<i64>().ok()
                 })
                 .unwrap_or(3)
-                .max(0) as usize
+                .max(1) as usize
         };
         let delay = task
             .delay
@@ -577,7 +577,17 @@ impl PlayRun<'_> {
                 search_paths,
             };
             let done = matches!(self.conditions_hold(&task.until, &scope), Ok(None));
-            if done || attempt > retries {
+            // `retries: N` is N attempts in all (ansible-core 2.19), and each failed
+            // attempt is announced, the last one included, as Ansible does.
+            if !done {
+                let name = task.name.clone().unwrap_or_else(|| task.action.clone());
+                self.r.emit(&Event::Retry {
+                    host,
+                    task: &name,
+                    retries_left: retries + 1 - attempt,
+                });
+            }
+            if done || attempt >= retries {
                 if !done {
                     result.insert("failed".into(), Value::Bool(true));
                     result
@@ -586,12 +596,6 @@ impl PlayRun<'_> {
                 }
                 return (result, action_out);
             }
-            let name = task.name.clone().unwrap_or_else(|| task.action.clone());
-            self.r.emit(&Event::Retry {
-                host,
-                task: &name,
-                retries_left: retries + 1 - attempt,
-            });
             if delay > 0.0 {
                 std::thread::sleep(std::time::Duration::from_secs_f64(delay));
             }
@@ -841,13 +845,23 @@ impl PlayRun<'_> {
                 st.conn = Some(c);
             }
         }
-        // An include reports `included: ...` for its hosts instead of per-host results.
+        // An include reports `included: ...` for its hosts instead of per-host results;
+        // a meta task that ran reports nothing and is not counted.
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
+        let silent_ok = is_include || task.action == "meta";
         for ev in &o.events {
-            if is_include && matches!(ev.status, Status::Ok | Status::Changed) {
+            if silent_ok && matches!(ev.status, Status::Ok | Status::Changed) {
                 continue;
             }
             self.r.emit(&Event::Result(ev));
+        }
+        if task.action == "meta" && o.status == Status::Ok {
+            for effect in std::mem::take(&mut o.effects) {
+                if let Effect::Meta(action) = effect {
+                    self.meta(&action, &o.host);
+                }
+            }
+            return;
         }
         let unreachable = o
             .result

@@ -121,18 +121,20 @@ impl PlayRun<'_> {
                 }
             }
         }
-        let active = self.active(hosts);
+        let active = if handler && self.force_handlers() {
+            self.reachable(hosts)
+        } else {
+            self.active(hosts)
+        };
         if active.is_empty() {
             return;
         }
         let title = self.task_title(task, frame, &active[0]);
         let is_meta = task.action == "meta";
-        if !is_meta {
-            self.r.emit(&Event::TaskStart {
-                name: &title,
-                handler,
-            });
-        }
+        self.r.emit(&Event::TaskStart {
+            name: &title,
+            handler,
+        });
         let run_once = frame
             .keyword(&task.keywords, |k| &k.run_once)
             .and_then(value::to_bool)
