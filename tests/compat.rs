@@ -197,7 +197,7 @@ impl Tools {
                 files: case
                     .files
                     .iter()
-                    .map(|f| (f.clone(), describe_file(&out.join(f))))
+                    .map(|f| (f.clone(), describe_file(&out.join(f), &out)))
                     .collect(),
                 elapsed: started.elapsed(),
             });
@@ -245,13 +245,19 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn describe_file(path: &Path) -> String {
+/// A produced file as compared: its kind, mode and contents. A symlink's target is
+/// shown relative to the run's output dir, which differs between the two tools' runs.
+fn describe_file(path: &Path, out: &Path) -> String {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return "missing".into();
     };
     let mode = meta.permissions().mode() & 0o7777;
     if meta.file_type().is_symlink() {
-        format!("link -> {}", std::fs::read_link(path).unwrap().display())
+        let target = std::fs::read_link(path).unwrap().display().to_string();
+        format!(
+            "link -> {}",
+            target.replace(&out.display().to_string(), "<out>")
+        )
     } else if meta.is_dir() {
         format!("directory {mode:04o}")
     } else {
@@ -358,11 +364,30 @@ fn compare(case: &Case, want: &[Run], got: &[Run]) -> String {
 }
 
 /// Lines with runs of whitespace collapsed and blank lines dropped.
+/// Lines with whitespace squeezed, for `--list-*` output. The hosts under
+/// `hosts (N):` are sorted: ansible-playbook lists them in set order, which changes
+/// from run to run with Python's hash seed.
 fn squeeze(text: &str) -> String {
-    let lines = text
+    let mut lines: Vec<String> = text
         .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
-    lines.filter(|l| !l.is_empty()).map(|l| l + "\n").collect()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut i = 0;
+    while i < lines.len() {
+        let count = lines[i]
+            .strip_prefix("hosts (")
+            .and_then(|rest| rest.strip_suffix("):"))
+            .and_then(|n| n.parse::<usize>().ok());
+        if let Some(n) = count {
+            let end = (i + 1 + n).min(lines.len());
+            lines[i + 1..end].sort();
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    lines.into_iter().map(|l| l + "\n").collect()
 }
 
 fn diff(ansible: &str, srplay: &str) -> String {

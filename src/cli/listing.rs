@@ -8,7 +8,9 @@ use crate::diagnostic::Result;
 use crate::engine::TagFilter;
 use crate::inventory::Inventory;
 use crate::playbook::{Play, Playbook, RoleUse, TaskNode};
-use crate::value::{self, Value};
+use crate::template::{Scope, Templar};
+use crate::value::{self, Map, Value};
+use crate::vars::VarStack;
 
 /// What to list.
 #[derive(Clone, Copy, Debug, Default)]
@@ -18,8 +20,20 @@ pub struct ListWhat {
     pub tags: bool,
 }
 
-fn pattern_text(play: &Play) -> String {
-    match &play.hosts {
+/// The play's hosts pattern, templated with its vars and the extra vars when it
+/// holds a template (as ansible-playbook does before listing).
+fn pattern_text(play: &Play, extra_vars: &Map) -> String {
+    let mut stack = VarStack::new();
+    stack.push_map(play.keywords.vars.clone());
+    stack.push_map(extra_vars.clone());
+    let scope = Scope {
+        vars: &stack,
+        search_paths: &[],
+    };
+    let hosts = Templar::new()
+        .render_value(&play.hosts, &scope)
+        .unwrap_or_else(|_| play.hosts.clone());
+    match &hosts {
         Value::Array(items) => items
             .iter()
             .map(value::to_display_string)
@@ -47,10 +61,11 @@ pub fn list(
     inventory: &Inventory,
     limit: Option<&str>,
     filter: &TagFilter,
+    extra_vars: &Map,
 ) -> Result<String> {
     let mut out = format!("\nplaybook: {shown_path}\n");
     for (i, play) in playbook.plays.iter().enumerate() {
-        let pattern = pattern_text(play);
+        let pattern = pattern_text(play, extra_vars);
         let name = play.name.clone().unwrap_or_else(|| pattern.clone());
         let _ = write!(
             out,

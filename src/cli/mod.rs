@@ -84,7 +84,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
             } else {
                 print!(
                     "{}",
-                    listing::list(pb, shown, what, &inventory, opts.limit.as_deref(), &filter)?
+                    listing::list(
+                        pb,
+                        shown,
+                        what,
+                        &inventory,
+                        opts.limit.as_deref(),
+                        &filter,
+                        &opts.extra_vars
+                    )?
                 );
             }
         }
@@ -103,7 +111,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
     let runner = Runner::new(opts, inventory, loader, out)?;
     for (_, pb) in &playbooks {
         runner.run_playbook(pb)?;
-        if crate::engine::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        if runner.stopped() {
             break;
         }
     }

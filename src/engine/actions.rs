@@ -181,14 +181,9 @@ pub fn run(
             {
                 params.insert(lv, v);
             }
-            let apply = match args.get("apply") {
-                Some(Value::Object(m)) => m.clone(),
-                Some(Value::Null) | None => Map::new(),
-                Some(_) => {
-                    return ActionOutput::failed(
-                        "'apply' must be a mapping of task keywords".into(),
-                    );
-                }
+            let apply = match apply_keywords(&args) {
+                Ok(m) => m,
+                Err(out) => return out,
             };
             let mut out = ActionOutput::effect(Effect::IncludeTasks {
                 path,
@@ -210,6 +205,10 @@ pub fn run(
                 Err(e) => return ActionOutput::failed(e.message),
             };
             let public = args.get("public").and_then(value::to_bool).unwrap_or(false);
+            let apply = match apply_keywords(&args) {
+                Ok(m) => m,
+                Err(out) => return out,
+            };
             let mut params = task.keywords.vars.clone();
             if let Some(lv) = stack
                 .get("ansible_loop_var")
@@ -221,6 +220,7 @@ pub fn run(
             ActionOutput::effect(Effect::IncludeRole {
                 name,
                 params,
+                apply,
                 files,
                 span: task.span.clone(),
                 public,
@@ -332,6 +332,17 @@ pub fn run(
         }
         "set_stats" => ActionOutput::from(ModuleResult::ok()),
         other => ActionOutput::failed(format!("the action '{other}' is not supported")),
+    }
+}
+
+/// The `apply:` keywords of a dynamic include.
+fn apply_keywords(args: &Map) -> Result<Map, ActionOutput> {
+    match args.get("apply") {
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(Value::Null) | None => Ok(Map::new()),
+        Some(_) => Err(ActionOutput::failed(
+            "'apply' must be a mapping of task keywords".into(),
+        )),
     }
 }
 

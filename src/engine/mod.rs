@@ -55,6 +55,8 @@ pub struct Runner {
     pub(crate) tags: TagFilter,
     /// `--start-at-task` found (or not asked for).
     pub(crate) started: AtomicBool,
+    /// `any_errors_fatal` fired: no further play starts.
+    pub(crate) abort: AtomicBool,
 }
 
 impl Runner {
@@ -81,6 +83,7 @@ impl Runner {
             hosts: Mutex::new(IndexMap::new()),
             stats: Mutex::new(IndexMap::new()),
             dead: Mutex::new(IndexSet::new()),
+            abort: AtomicBool::new(false),
         })
     }
 
@@ -118,6 +121,9 @@ impl Runner {
     /// pattern) are returned; host failures only show in the recap and exit code.
     pub fn run_playbook(&self, playbook: &Playbook) -> Result<()> {
         for play in &playbook.plays {
+            if self.stopped() {
+                break;
+            }
             play::PlayRun::run(self, play)?;
         }
         Ok(())
@@ -143,6 +149,11 @@ impl Runner {
             .entry(name.to_string())
             .or_insert_with(|| Arc::new(Mutex::new(HostState::new(name))))
             .clone()
+    }
+
+    /// The run stops starting plays: interrupted, or a fatal error.
+    pub fn stopped(&self) -> bool {
+        self.abort.load(Ordering::Relaxed) || self.interrupted()
     }
 
     pub(crate) fn interrupted(&self) -> bool {

@@ -25,6 +25,7 @@ pub enum Effect {
     IncludeRole {
         name: String,
         params: Map,
+        apply: Map,
         files: RoleFiles,
         span: Span,
         public: bool,

@@ -251,6 +251,13 @@ impl PlayRun<'_> {
             .keyword(&task.keywords, |k| &k.ignore_errors)
             .map(|v| self.truthy(v, &scope))
             .unwrap_or(false);
+        // `assert: {quiet: true}` keeps its result to itself.
+        let quiet = task.action == "assert"
+            && task
+                .args
+                .get("quiet")
+                .and_then(value::to_bool)
+                .unwrap_or(false);
         let mut whens = frame.whens();
         whens.extend(task.keywords.when.iter().cloned());
         let mut out = HostOutcome {
@@ -279,7 +286,7 @@ impl PlayRun<'_> {
             item_label: label,
             is_loop_summary: false,
             result: display_map(result, no_log, &task.action, status),
-            verbose_always: ALWAYS_SHOWN.contains(&task.action.as_str()) && !no_log,
+            verbose_always: ALWAYS_SHOWN.contains(&task.action.as_str()) && !no_log && !quiet,
             diff: Vec::new(),
             span: Some(task.span.clone()),
         };
@@ -379,6 +386,7 @@ impl PlayRun<'_> {
                 search_paths: &search_paths,
             };
             let label = match &label_tpl {
+                _ if no_log => "(censored due to no_log)".to_string(),
                 Some(t) => self
                     .r
                     .templar
@@ -847,6 +855,10 @@ impl PlayRun<'_> {
         }
         // An include reports `included: ...` for its hosts instead of per-host results;
         // a meta task that ran reports nothing and is not counted.
+        // Once a host has ended the play, Ansible reports nothing more for the others.
+        if task.action == "meta" && self.end_play.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let is_include = matches!(task.action.as_str(), "include_tasks" | "include_role");
         let silent_ok = is_include || task.action == "meta";
         for ev in &o.events {
@@ -900,6 +912,8 @@ impl PlayRun<'_> {
                     s.changed += 1;
                 }
             }),
+            // A skipped meta task is shown but not counted.
+            (Status::Skipped, _, _) if task.action == "meta" => {}
             (Status::Skipped, _, _) => self.r.stat(&host, |s| s.skipped += 1),
             _ => self.r.stat(&host, |s| {
                 // Each file a looped include brought in counts, as Ansible counts it.

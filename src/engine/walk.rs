@@ -206,6 +206,8 @@ impl PlayRun<'_> {
             .and_then(value::to_bool)
             .unwrap_or(false);
         if fatal && !frame.rescuable {
+            // any_errors_fatal ends the whole run, not only this play.
+            self.r.abort.store(true, Ordering::Relaxed);
             self.end_play.store(true, Ordering::Relaxed);
             return;
         }
@@ -261,36 +263,45 @@ impl PlayRun<'_> {
                     params,
                     apply,
                     ..
-                } => match self.r.loader.load_task_file(&path, &ctx) {
-                    Ok(nodes) => {
-                        let mut kw = crate::playbook::Keywords::default();
-                        for (k, v) in apply {
-                            if let Err(msg) = crate::playbook::set_keyword_value(&mut kw, &k, v) {
-                                self.fail_hosts(&hosts, &msg);
-                                return;
-                            }
+                } => {
+                    let kw = match apply_keywords(apply) {
+                        Ok(kw) => kw,
+                        Err(msg) => {
+                            self.fail_hosts(&hosts, &msg);
+                            continue;
                         }
-                        let child = Frame::include(frame, params, kw);
-                        self.run_list(&nodes, &child, &hosts);
+                    };
+                    match self.r.loader.load_task_file(&path, &ctx) {
+                        Ok(nodes) => {
+                            let child = Frame::include(frame, params, kw);
+                            self.run_list(&nodes, &child, &hosts);
+                        }
+                        Err(e) => self.fail_hosts(&hosts, &e.to_string()),
                     }
-                    Err(e) => self.fail_hosts(&hosts, &e.to_string()),
-                },
+                }
                 Effect::IncludeRole {
                     name,
                     params,
+                    apply,
                     files,
                     span,
                     public,
                     ..
                 } => {
+                    let kw = match apply_keywords(apply) {
+                        Ok(kw) => kw,
+                        Err(msg) => {
+                            self.fail_hosts(&hosts, &msg);
+                            continue;
+                        }
+                    };
                     match self
                         .r
                         .loader
                         .load_role_dynamic(&name, &span, params, &ctx, &files, public)
                     {
                         Ok(role) => {
-                            let child =
-                                Frame::include(frame, Default::default(), Default::default());
+                            let child = Frame::include(frame, Default::default(), kw);
                             self.add_handlers(&role.handlers, &child);
                             for public in &role.public_roles {
                                 self.publish_role(public);
@@ -336,6 +347,19 @@ impl PlayRun<'_> {
             }
         }
     }
+}
+
+/// Keywords from an include's `apply:` mapping.
+fn apply_keywords(apply: crate::value::Map) -> Result<crate::playbook::Keywords, String> {
+    let mut kw = crate::playbook::Keywords::default();
+    for (k, v) in apply {
+        if !crate::playbook::set_keyword_value(&mut kw, &k, v)? {
+            return Err(format!(
+                "'{k}' is not a keyword that 'apply' can pass to included tasks"
+            ));
+        }
+    }
+    Ok(kw)
 }
 
 /// `fnmatch` for `--start-at-task` patterns.

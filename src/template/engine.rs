@@ -53,8 +53,10 @@ impl Engine {
     pub fn new() -> Engine {
         let syntax = minijinja::syntax::SyntaxConfig::builder()
             .trim_blocks(true)
+            .keep_trailing_newline(true)
             .build()
             .expect("the default delimiters are valid");
+        // Ansible keeps a templated string's trailing newline (`content: "{{ x }}\n"`).
         Engine {
             env: environment::build(syntax.clone(), false),
             lenient: environment::build(syntax, true),

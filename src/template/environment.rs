@@ -87,11 +87,57 @@ pub(crate) fn display(value: &MjValue) -> Result<String, Error> {
     })
 }
 
+/// Backslashes in string literals inside `{{ }}` of a templated string are literal,
+/// as Ansible's `_escape_backslashes` makes them: in YAML `"{{ x | regex_replace('(\\d)', 'n\\1') }}"`
+/// the `\1` reaches the filter as a backreference instead of becoming `\x01`. Template
+/// files keep Jinja2's own escapes. (An escaped quote keeps its backslash single.)
+pub(crate) fn escape_backslashes(source: &str) -> String {
+    if !source.contains('\\') {
+        return source.to_string();
+    }
+    let mut out = String::with_capacity(source.len() + 8);
+    let mut chars = source.chars().peekable();
+    let mut in_var = false;
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (in_var, quote, c) {
+            (false, _, '{') if chars.peek() == Some(&'{') => {
+                in_var = true;
+                out.push(c);
+                out.push(chars.next().unwrap_or('{'));
+            }
+            (true, None, '}') if chars.peek() == Some(&'}') => {
+                in_var = false;
+                out.push(c);
+                out.push(chars.next().unwrap_or('}'));
+            }
+            (true, None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (true, Some(q), '\\') => {
+                if chars.peek() == Some(&q) {
+                    out.push(c);
+                    out.push(chars.next().unwrap_or(q));
+                } else {
+                    out.push_str("\\\\");
+                }
+            }
+            (true, Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Hands back the source of synthetic template names; reads include files.
 fn load_template(name: &str) -> Result<Option<String>, Error> {
     for prefix in [NATIVE, TEXT] {
         if let Some(source) = name.strip_prefix(prefix) {
-            return Ok(Some(source.to_string()));
+            return Ok(Some(escape_backslashes(source)));
         }
     }
     if let Some(rest) = name.strip_prefix(FILE) {
@@ -131,4 +177,22 @@ fn join_include_path<'s>(name: &'s str, parent: &'s str) -> std::borrow::Cow<'s,
         }
     }
     name.into()
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::escape_backslashes;
+
+    #[test]
+    fn backslashes_in_expression_strings_are_literal() {
+        assert_eq!(
+            escape_backslashes(r"{{ x | regex_replace('(\d)', 'n\1') }}"),
+            r"{{ x | regex_replace('(\\d)', 'n\\1') }}"
+        );
+        assert_eq!(
+            escape_backslashes(r"a\b {{ 'it\'s' }}"),
+            r"a\b {{ 'it\'s' }}"
+        );
+        assert_eq!(escape_backslashes("{% if '\\n' %}"), "{% if '\\n' %}");
+    }
 }
