@@ -22,6 +22,10 @@ use super::{Templar, TemplateError};
 
 /// Name prefix of a template whose single `{{ }}` yields a native value.
 pub(crate) const NATIVE: &str = "\u{1}n:";
+/// Name prefix of a bare expression (`when:`, `that:`, `var:`), captured natively like
+/// [`NATIVE`] but compiled as written: Ansible escapes backslashes only in `{{ }}` of
+/// templated strings, not in conditionals.
+pub(crate) const EXPR: &str = "\u{1}n:\u{1}e:";
 /// Name prefix of a string template rendered to text.
 pub(crate) const TEXT: &str = "\u{1}t:";
 /// Name prefix of a template file: `FILE` + path + `\u{1}` + source.
@@ -87,7 +91,7 @@ impl Engine {
             return Ok(MjValue::from(s));
         }
         if self.is_single_expr(s) {
-            self.capture(ctx, s)
+            self.capture(ctx, NATIVE, s)
         } else {
             self.render_text(ctx, s).map(MjValue::from)
         }
@@ -124,12 +128,17 @@ impl Engine {
                 .map(|e| convert_error(&e, self, ctx));
             return Err(err.unwrap_or_else(|| TemplateError::msg("invalid expression")));
         }
-        self.capture(ctx, &format!("{{{{ {expr} }}}}"))
+        self.capture(ctx, EXPR, &format!("{{{{ {expr} }}}}"))
     }
 
     /// Renders a one-expression template and returns the emitted value itself.
-    fn capture(&self, ctx: &Arc<RenderCtx>, source: &str) -> Result<MjValue, TemplateError> {
-        let name = format!("{NATIVE}{source}");
+    fn capture(
+        &self,
+        ctx: &Arc<RenderCtx>,
+        prefix: &str,
+        source: &str,
+    ) -> Result<MjValue, TemplateError> {
+        let name = format!("{prefix}{source}");
         let render = |env: &Environment<'static>| {
             env.get_template(&name).and_then(|t| {
                 let captured = t.render_captured(ctx.root())?;

@@ -10,7 +10,7 @@ use minijinja::value::{Value as MjValue, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Output, State, UndefinedBehavior};
 
 use super::convert::to_json;
-use super::engine::{FILE, NATIVE, TEXT};
+use super::engine::{EXPR, FILE, NATIVE, TEXT};
 
 /// The value emitted by a native template, captured by the formatter.
 #[derive(Default)]
@@ -135,6 +135,9 @@ pub(crate) fn escape_backslashes(source: &str) -> String {
 
 /// Hands back the source of synthetic template names; reads include files.
 fn load_template(name: &str) -> Result<Option<String>, Error> {
+    if let Some(source) = name.strip_prefix(EXPR) {
+        return Ok(Some(source.to_string()));
+    }
     for prefix in [NATIVE, TEXT] {
         if let Some(source) = name.strip_prefix(prefix) {
             return Ok(Some(escape_backslashes(source)));
