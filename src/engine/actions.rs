@@ -183,7 +183,7 @@ pub fn run(
             }
             let apply = match apply_keywords(&args) {
                 Ok(m) => m,
-                Err(out) => return out,
+                Err(msg) => return ActionOutput::failed(msg),
             };
             let mut out = ActionOutput::effect(Effect::IncludeTasks {
                 path,
@@ -207,7 +207,7 @@ pub fn run(
             let public = args.get("public").and_then(value::to_bool).unwrap_or(false);
             let apply = match apply_keywords(&args) {
                 Ok(m) => m,
-                Err(out) => return out,
+                Err(msg) => return ActionOutput::failed(msg),
             };
             let mut params = task.keywords.vars.clone();
             if let Some(lv) = stack
@@ -336,13 +336,11 @@ pub fn run(
 }
 
 /// The `apply:` keywords of a dynamic include.
-fn apply_keywords(args: &Map) -> Result<Map, ActionOutput> {
+fn apply_keywords(args: &Map) -> Result<Map, String> {
     match args.get("apply") {
         Some(Value::Object(m)) => Ok(m.clone()),
         Some(Value::Null) | None => Ok(Map::new()),
-        Some(_) => Err(ActionOutput::failed(
-            "'apply' must be a mapping of task keywords".into(),
-        )),
+        Some(_) => Err("'apply' must be a mapping of task keywords".into()),
     }
 }
 
