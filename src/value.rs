@@ -122,23 +122,44 @@ fn write_str_repr(s: &str, out: &mut String) {
     out.push(quote);
 }
 
+/// How [`json_dumps_with`] formats: the arguments of Python's `json.dumps`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonFormat {
+    pub indent: Option<usize>,
+    pub sort_keys: bool,
+    /// Escape every non-ASCII character as `\uXXXX` (Python's default, and `to_json`'s).
+    pub ensure_ascii: bool,
+}
+
 /// Python's `json.dumps(v, indent=indent, sort_keys=sort_keys, ensure_ascii=False)`:
-/// what Ansible prints for results (and `to_json`/`to_nice_json` produce), with
-/// `", "` and `": "` separators on one line, or `indent` spaces per level.
+/// what Ansible prints for results, with `", "` and `": "` separators on one line, or
+/// `indent` spaces per level.
 pub fn json_dumps(v: &Value, indent: Option<usize>, sort_keys: bool) -> String {
+    json_dumps_with(
+        v,
+        &JsonFormat {
+            indent,
+            sort_keys,
+            ensure_ascii: false,
+        },
+    )
+}
+
+/// Python's `json.dumps` with the given arguments.
+pub fn json_dumps_with(v: &Value, format: &JsonFormat) -> String {
     let mut out = String::new();
-    write_json(v, indent, sort_keys, 0, &mut out);
+    write_json(v, format, 0, &mut out);
     out
 }
 
-fn write_json(v: &Value, indent: Option<usize>, sort_keys: bool, level: usize, out: &mut String) {
+fn write_json(v: &Value, format: &JsonFormat, level: usize, out: &mut String) {
     let newline = |out: &mut String, level: usize| {
-        if let Some(n) = indent {
+        if let Some(n) = format.indent {
             out.push('\n');
             out.push_str(&" ".repeat(n * level));
         }
     };
-    let item_sep = if indent.is_some() { "," } else { ", " };
+    let item_sep = if format.indent.is_some() { "," } else { ", " };
     match v {
         Value::Array(items) if !items.is_empty() => {
             out.push('[');
@@ -147,14 +168,14 @@ fn write_json(v: &Value, indent: Option<usize>, sort_keys: bool, level: usize, o
                     out.push_str(item_sep);
                 }
                 newline(out, level + 1);
-                write_json(item, indent, sort_keys, level + 1, out);
+                write_json(item, format, level + 1, out);
             }
             newline(out, level);
             out.push(']');
         }
         Value::Object(map) if !map.is_empty() => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if sort_keys {
+            if format.sort_keys {
                 entries.sort_by(|a, b| a.0.cmp(b.0));
             }
             out.push('{');
@@ -163,13 +184,14 @@ fn write_json(v: &Value, indent: Option<usize>, sort_keys: bool, level: usize, o
                     out.push_str(item_sep);
                 }
                 newline(out, level + 1);
-                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                write_json_str(k, format.ensure_ascii, out);
                 out.push_str(": ");
-                write_json(item, indent, sort_keys, level + 1, out);
+                write_json(item, format, level + 1, out);
             }
             newline(out, level);
             out.push('}');
         }
+        Value::String(s) => write_json_str(s, format.ensure_ascii, out),
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(0.0);
             if f.fract() == 0.0 && f.abs() < 1e16 {
@@ -180,6 +202,30 @@ fn write_json(v: &Value, indent: Option<usize>, sort_keys: bool, level: usize, o
         }
         other => out.push_str(&serde_json::to_string(other).unwrap_or_default()),
     }
+}
+
+/// A JSON string as Python writes it (`\n`, `\u001b`; with `ensure_ascii`, `\u00e9`).
+fn write_json_str(s: &str, ensure_ascii: bool, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]

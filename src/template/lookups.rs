@@ -237,8 +237,78 @@ fn dispatch(
                 })
                 .collect())
         }
+        "subelements" => subelements(terms).map_err(plugin_error),
         _ => Err(plugin_error(NOT_FOUND)),
     }
+}
+
+/// A lookup's results, for `with_<name>:` loops, with the message Ansible gives when
+/// it fails.
+pub(crate) fn query(
+    ctx: &Arc<RenderCtx>,
+    name: &str,
+    terms: &[Value],
+) -> Result<Vec<Value>, String> {
+    dispatch(ctx, name, terms, &HashMap::new()).map_err(|e| match e.detail() {
+        Some(d) if d.starts_with(NOT_FOUND) => format!("lookup plugin '{name}' not found"),
+        Some(d) => format!("The lookup plugin '{name}' failed: {d}"),
+        None => format!("The lookup plugin '{name}' failed: {e}"),
+    })
+}
+
+/// `subelements`: `[list_of_dicts, 'key', {skip_missing: true}]` → `[parent, sub]` pairs;
+/// as Ansible, the key is popped from the parent handed out.
+fn subelements(terms: &[Value]) -> Result<Vec<Value>, String> {
+    let (Some(list), Some(key)) = (terms.first(), terms.get(1).and_then(Value::as_str)) else {
+        return Err("subelements lookup expects a list of two or three items: a list, a key name and optionally flags".into());
+    };
+    let skip_missing = terms
+        .get(2)
+        .and_then(|f| f.get("skip_missing"))
+        .and_then(crate::value::to_bool)
+        .unwrap_or(false);
+    let path: Vec<&str> = key.split('.').collect();
+    let parents = match list {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut out = Vec::new();
+    for parent in parents {
+        let mut node = Some(&parent);
+        for part in &path {
+            node = node.and_then(|n| n.get(*part));
+        }
+        match node {
+            Some(Value::Array(subs)) => {
+                let mut stripped = parent.clone();
+                let mut holder = Some(&mut stripped);
+                for part in &path[..path.len() - 1] {
+                    holder = holder.and_then(|h| h.get_mut(*part));
+                }
+                if let Some(Value::Object(m)) = holder {
+                    m.shift_remove(path[path.len() - 1]);
+                }
+                out.extend(
+                    subs.iter()
+                        .map(|s| Value::Array(vec![stripped.clone(), s.clone()])),
+                );
+            }
+            None if skip_missing => {}
+            None => {
+                return Err(format!(
+                    "could not find '{key}' key in iterated item '{}'",
+                    crate::value::python_repr(&parent)
+                ));
+            }
+            Some(other) => {
+                return Err(format!(
+                    "the key {key} should point to a list, got '{}'",
+                    crate::value::python_repr(other)
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn one_list(terms: &[Value]) -> Vec<Value> {

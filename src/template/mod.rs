@@ -86,6 +86,18 @@ impl Templar {
     }
 
     /// Runs `f` with a render context over `scope`; values leave it as data.
+    /// Run a lookup by name over already templated terms (the `with_<name>:` loops).
+    pub fn query(
+        &self,
+        name: &str,
+        terms: &[Value],
+        scope: &Scope<'_>,
+    ) -> Result<Vec<Value>, TemplateError> {
+        self.with_ctx(scope, |ctx| {
+            lookups::query(ctx, name, terms).map_err(TemplateError::msg)
+        })
+    }
+
     fn with_ctx<T>(
         &self,
         scope: &Scope<'_>,

@@ -47,81 +47,16 @@ fn tojson(v: &MjValue, indent: Option<usize>) -> Result<String, Error> {
 
 /// Python's `json.dumps` output (`ensure_ascii=True`, `", "`/`": "` separators, or
 /// `","` + newline with an indent).
+/// `json.dumps` as the `to_json` filters call it (ASCII-escaped, as Python's default).
 pub(crate) fn dumps(v: &Value, indent: Option<usize>, sort_keys: bool) -> String {
-    let mut out = String::new();
-    write_json(&mut out, v, indent, sort_keys, 0);
-    out
-}
-
-fn write_json(out: &mut String, v: &Value, indent: Option<usize>, sort: bool, level: usize) {
-    let newline = |out: &mut String, level: usize| {
-        if let Some(n) = indent {
-            out.push('\n');
-            out.push_str(&" ".repeat(n * level));
-        }
-    };
-    let item_sep = if indent.is_some() { "," } else { ", " };
-    match v {
-        Value::Array(items) if !items.is_empty() => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(item_sep);
-                }
-                newline(out, level + 1);
-                write_json(out, item, indent, sort, level + 1);
-            }
-            newline(out, level);
-            out.push(']');
-        }
-        Value::Object(map) if !map.is_empty() => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if sort {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
-            out.push('{');
-            for (i, (k, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(item_sep);
-                }
-                newline(out, level + 1);
-                write_json_str(out, k);
-                out.push_str(": ");
-                write_json(out, item, indent, sort, level + 1);
-            }
-            newline(out, level);
-            out.push('}');
-        }
-        Value::Array(_) => out.push_str("[]"),
-        Value::Object(_) => out.push_str("{}"),
-        Value::String(s) => write_json_str(out, s),
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-    }
-}
-
-fn write_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::value::json_dumps_with(
+        v,
+        &crate::value::JsonFormat {
+            indent,
+            sort_keys,
+            ensure_ascii: true,
+        },
+    )
 }
 
 fn from_json(v: &MjValue) -> Result<MjValue, Error> {
