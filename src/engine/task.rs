@@ -55,8 +55,21 @@ impl HostVarsProvider for HostVarsSnapshot {
 
 impl PlayRun<'_> {
     /// The variables of `task` on `host`, in Ansible's precedence order.
-    pub fn stack_for(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> VarStack {
+    pub fn stack_for(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        host: &str,
+        hostvars: &Arc<dyn HostVarsProvider>,
+    ) -> VarStack {
         let mut s = self.host_stack(host, Some((task, frame)));
+        s.set_hostvars(hostvars.clone());
+        s
+    }
+
+    /// `hostvars` as it stands before a task: every known host's variables, shared by
+    /// all hosts of the task and flattened only if a template reads it.
+    pub fn hostvars(&self) -> Arc<dyn HostVarsProvider> {
         // Names first: `host_stack` takes the host table's lock itself.
         let names: Vec<String> = self
             .r
@@ -66,18 +79,17 @@ impl PlayRun<'_> {
             .keys()
             .cloned()
             .collect();
-        let snapshot = names
+        let stacks = names
             .into_iter()
             .map(|h| {
                 let stack = self.host_stack(&h, None);
                 (h, stack)
             })
             .collect();
-        s.set_hostvars(Arc::new(HostVarsSnapshot {
-            stacks: snapshot,
+        Arc::new(HostVarsSnapshot {
+            stacks,
             value: std::sync::OnceLock::new(),
-        }));
-        s
+        })
     }
 
     /// The layers of one host, with or without a task's own levels.
@@ -182,8 +194,14 @@ impl PlayRun<'_> {
         s
     }
 
-    pub fn prepare(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> Prepared {
-        let stack = self.stack_for(task, frame, host);
+    pub fn prepare(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        host: &str,
+        hostvars: &Arc<dyn HostVarsProvider>,
+    ) -> Prepared {
+        let stack = self.stack_for(task, frame, host, hostvars);
         let conn = self
             .r
             .host(host)

@@ -129,7 +129,8 @@ impl PlayRun<'_> {
         if active.is_empty() {
             return;
         }
-        let title = self.task_title(task, frame, &active[0]);
+        let hostvars = self.hostvars();
+        let title = self.task_title(task, frame, &active[0], &hostvars);
         let is_meta = task.action == "meta";
         self.r.emit(&Event::TaskStart {
             name: &title,
@@ -147,7 +148,7 @@ impl PlayRun<'_> {
         };
         let prepared: Vec<_> = targets
             .iter()
-            .map(|h| self.prepare(task, frame, h))
+            .map(|h| self.prepare(task, frame, h, &hostvars))
             .collect();
         let outcomes: Vec<HostOutcome> = self.r.pool.install(|| {
             prepared
@@ -171,12 +172,18 @@ impl PlayRun<'_> {
     }
 
     /// The banner name, templated with the first host's variables when it can be.
-    fn task_title(&self, task: &Task, frame: &Arc<Frame>, host: &str) -> String {
+    fn task_title(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        host: &str,
+        hostvars: &Arc<dyn crate::vars::HostVarsProvider>,
+    ) -> String {
         let name = task.display_name(frame.role().map(|r| r.as_ref()));
         if !crate::template::Templar::is_template(&name) {
             return name;
         }
-        let stack = self.stack_for(task, frame, host);
+        let stack = self.stack_for(task, frame, host, hostvars);
         let scope = Scope {
             vars: &stack,
             search_paths: &[],
