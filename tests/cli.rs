@@ -366,3 +366,18 @@ fn syntax_check_prints_the_playbook() {
         .code(0)
         .stdout_has("\nplaybook: play.yml\n");
 }
+
+#[test]
+fn vars_prompt_takes_extra_vars_or_the_default_without_a_terminal() {
+    let case = Case::new().playbook(concat!(
+        "- hosts: all\n  gather_facts: no\n  vars_prompt:\n    - name: who\n      prompt: Who\n      default: world\n",
+        "  tasks:\n    - debug: msg=\"hello {{ who }}\"\n",
+    ));
+    case.run().code(0).stdout_has("\"msg\": \"hello world\"");
+    Case::new()
+        .playbook("- hosts: all\n  gather_facts: no\n  vars_prompt:\n    - name: who\n  tasks:\n    - debug: msg=\"hello {{ who }}\"\n")
+        .args(&["-e", "who=x"])
+        .run()
+        .code(0)
+        .stdout_has("\"msg\": \"hello x\"");
+}

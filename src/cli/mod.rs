@@ -150,7 +150,7 @@ fn options(cli: &Cli, config: &Config, cwd: &Path) -> Result<RunOptions, Error> 
     };
     let ask = |what: &str| -> Result<String, Error> {
         let prompt = format!("{what}: ");
-        rpassword_prompt(&prompt)
+        crate::output::prompt::ask(&prompt, false).map_err(Error::options)
     };
     let become_password = if cli.ask_become_pass || config.become_ask_pass.unwrap_or(false) {
         Some(ask("BECOME password")?)
@@ -194,39 +194,6 @@ fn options(cli: &Cli, config: &Config, cwd: &Path) -> Result<RunOptions, Error> 
         connection_password,
         host_key_checking: config.host_key_checking.unwrap_or(true),
     })
-}
-
-/// Read a password from the terminal without echo.
-fn rpassword_prompt(prompt: &str) -> Result<String, Error> {
-    use std::io::{BufRead, Write};
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .map_err(|e| {
-            Error::options(format!(
-                "cannot prompt for a password without a terminal: {e}"
-            ))
-        })?;
-    let mut writer = tty.try_clone().map_err(|e| Error::other(e.to_string()))?;
-    let _ = write!(writer, "{prompt}");
-    let _ = writer.flush();
-    let echo_off = std::process::Command::new("stty")
-        .arg("-echo")
-        .stdin(tty.try_clone().map_err(|e| Error::other(e.to_string()))?)
-        .status();
-    let mut line = String::new();
-    let read = std::io::BufReader::new(tty.try_clone().map_err(|e| Error::other(e.to_string()))?)
-        .read_line(&mut line);
-    if echo_off.is_ok() {
-        let _ = std::process::Command::new("stty")
-            .arg("echo")
-            .stdin(tty)
-            .status();
-    }
-    let _ = writeln!(writer);
-    read.map_err(|e| Error::options(format!("could not read the password: {e}")))?;
-    Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 /// Ctrl-C stops starting new tasks; the run ends with exit code 99.

@@ -41,6 +41,7 @@ pub struct PlayRun<'r> {
     pub play: &'r Play,
     pub root: Arc<Frame>,
     pub play_vars: Arc<Map>,
+    pub vars_prompt: Arc<Map>,
     pub vars_files: Arc<Map>,
     /// Defaults and vars of the play's public roles (grown by `include_role: public`).
     pub role_defaults: RwLock<Arc<Map>>,
@@ -136,6 +137,7 @@ impl<'r> PlayRun<'r> {
             play,
             root: Frame::root(play.keywords.clone()),
             play_vars,
+            vars_prompt: Arc::new(prompted_vars(play, &r.opts.extra_vars)),
             vars_files: Arc::new(Map::new()),
             role_defaults: RwLock::new(Arc::new(role_defaults)),
             role_vars: RwLock::new(Arc::new(role_vars)),
@@ -444,6 +446,7 @@ impl<'r> PlayRun<'r> {
                 .clone(),
         );
         s.push(self.play_vars.clone());
+        s.push(self.vars_prompt.clone());
         s.push(self.vars_files.clone());
         s.push(
             self.role_vars
@@ -592,6 +595,49 @@ impl<'r> PlayRun<'r> {
             .cloned()
             .collect()
     }
+}
+
+/// Answers to `vars_prompt`: skipped for names given with `-e`, asked on the terminal
+/// when there is one, else the entry's default (as a run without a terminal must go on).
+fn prompted_vars(play: &Play, extra_vars: &Map) -> Map {
+    let mut out = Map::new();
+    let interactive = crate::output::prompt::has_terminal();
+    for entry in &play.vars_prompt {
+        let Some(name) = entry.get("name").map(value::to_display_string) else {
+            continue;
+        };
+        if extra_vars.contains_key(&name) {
+            continue;
+        }
+        let default = entry
+            .get("default")
+            .map(value::to_display_string)
+            .unwrap_or_default();
+        let answer = if interactive {
+            let private = entry
+                .get("private")
+                .and_then(value::to_bool)
+                .unwrap_or(true);
+            let question = entry
+                .get("prompt")
+                .map(value::to_display_string)
+                .unwrap_or_else(|| name.clone());
+            let shown = if default.is_empty() {
+                format!("{question}: ")
+            } else {
+                format!("{question} [{default}]: ")
+            };
+            match crate::output::prompt::ask(&shown, !private) {
+                Ok(a) if a.is_empty() => default,
+                Ok(a) => a,
+                Err(_) => default,
+            }
+        } else {
+            default
+        };
+        out.insert(name, Value::String(answer));
+    }
+    out
 }
 
 /// The implicit "Gathering Facts" task.

@@ -110,6 +110,7 @@ impl PlayRun<'_> {
         s.push(st.inventory_vars.clone());
         s.push(st.facts_layer.clone());
         s.push(self.play_vars.clone());
+        s.push(self.vars_prompt.clone());
         s.push(self.vars_files.clone());
         s.push(
             self.role_vars

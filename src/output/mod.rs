@@ -2,6 +2,7 @@
 //! prints Ansible's default output shape. A JSON sink can be added beside it.
 
 pub mod human;
+pub mod prompt;
 
 use indexmap::IndexMap;
 

@@ -160,6 +160,8 @@ pub struct Play {
     pub span: Span,
     pub keywords: Keywords,
     pub vars_files: Vec<Value>,
+    /// `vars_prompt:` entries (`name`, `prompt`, `default`, `private`…), as written.
+    pub vars_prompt: Vec<Value>,
     pub gather_facts: Option<Value>,
     pub gather_subset: Option<Value>,
     pub serial: Option<Value>,

@@ -215,6 +215,18 @@ impl Loader {
             },
             None => Vec::new(),
         };
+        let vars_prompt = match node.get("vars_prompt").filter(|n| !n.is_null()) {
+            Some(n) => match n.to_value() {
+                Value::Array(items) if items.iter().all(|i| i.get("name").is_some()) => items,
+                _ => {
+                    return Err(Error::parse(
+                        "'vars_prompt' must be a list of mappings with a 'name'",
+                    )
+                    .at(n.span.clone()));
+                }
+            },
+            None => Vec::new(),
+        };
         let keywords = parse_keywords(node, &[])?;
         let opt = |k: &str| node.get(k).filter(|n| !n.is_null()).map(Node::to_value);
         Ok(Play {
@@ -225,6 +237,7 @@ impl Loader {
             span: node.span.clone(),
             keywords,
             vars_files,
+            vars_prompt,
             gather_facts: opt("gather_facts"),
             gather_subset: opt("gather_subset"),
             serial: opt("serial"),

@@ -1,0 +1,47 @@
+//! Questions to the person at the terminal: passwords (`-K`, `-k`) and `vars_prompt`.
+//! They go to `/dev/tty`, never to stdout, so they work with output redirected.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsFd;
+
+use nix::sys::termios::{self, LocalFlags, SetArg};
+
+/// Ask on the terminal; with `echo: false` the answer is not shown (passwords).
+/// `Err` when there is no terminal to ask on.
+pub fn ask(prompt: &str, echo: bool) -> Result<String, String> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| format!("cannot prompt without a terminal: {e}"))?;
+    let mut writer = tty.try_clone().map_err(|e| e.to_string())?;
+    let _ = write!(writer, "{prompt}");
+    let _ = writer.flush();
+    // Echo off for the answer, restored whatever happens while reading.
+    let saved = if echo {
+        None
+    } else {
+        let saved = termios::tcgetattr(tty.as_fd()).map_err(|e| e.to_string())?;
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        termios::tcsetattr(tty.as_fd(), SetArg::TCSANOW, &quiet).map_err(|e| e.to_string())?;
+        Some(saved)
+    };
+    let mut line = String::new();
+    let read = BufReader::new(tty.try_clone().map_err(|e| e.to_string())?).read_line(&mut line);
+    if let Some(saved) = saved {
+        let _ = termios::tcsetattr(tty.as_fd(), SetArg::TCSANOW, &saved);
+        let _ = writeln!(writer);
+    }
+    read.map_err(|e| format!("could not read the answer: {e}"))?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// Whether there is a terminal to ask on.
+pub fn has_terminal() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
