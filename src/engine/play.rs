@@ -601,7 +601,7 @@ impl<'r> PlayRun<'r> {
 /// when there is one, else the entry's default (as a run without a terminal must go on).
 fn prompted_vars(play: &Play, extra_vars: &Map) -> Map {
     let mut out = Map::new();
-    let interactive = crate::output::prompt::has_terminal();
+    let interactive = crate::output::prompt::interactive();
     for entry in &play.vars_prompt {
         let Some(name) = entry.get("name").map(value::to_display_string) else {
             continue;

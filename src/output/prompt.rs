@@ -37,11 +37,8 @@ pub fn ask(prompt: &str, echo: bool) -> Result<String, String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-/// Whether there is a terminal to ask on.
-pub fn has_terminal() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .is_ok()
+/// Whether srplay runs interactively: its stdin is a terminal (a run fed from a pipe
+/// or from CI is not, even when a controlling terminal exists).
+pub fn interactive() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stdin())
 }
