@@ -1049,29 +1049,14 @@ impl PlayRun<'_> {
 }
 
 fn status_of(result: &Map) -> Status {
-    if result
-        .get("unreachable")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
+    let flag = |key: &str| result.get(key).and_then(Value::as_bool).unwrap_or(false);
+    if flag("unreachable") {
         Status::Unreachable
-    } else if result
-        .get("failed")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
+    } else if flag("failed") {
         Status::Failed
-    } else if result
-        .get("skipped")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
+    } else if flag("skipped") {
         Status::Skipped
-    } else if result
-        .get("changed")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-    {
+    } else if flag("changed") {
         Status::Changed
     } else {
         Status::Ok

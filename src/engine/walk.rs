@@ -264,20 +264,21 @@ impl PlayRun<'_> {
             role: frame.role().cloned(),
         };
         for (effect, hosts) in groups {
+            let apply = match &effect {
+                Effect::IncludeTasks { apply, .. } | Effect::IncludeRole { apply, .. } => {
+                    apply.clone()
+                }
+                _ => continue,
+            };
+            let kw = match apply_keywords(apply) {
+                Ok(kw) => kw,
+                Err(msg) => {
+                    self.fail_hosts(&hosts, &msg);
+                    continue;
+                }
+            };
             match effect {
-                Effect::IncludeTasks {
-                    path,
-                    params,
-                    apply,
-                    ..
-                } => {
-                    let kw = match apply_keywords(apply) {
-                        Ok(kw) => kw,
-                        Err(msg) => {
-                            self.fail_hosts(&hosts, &msg);
-                            continue;
-                        }
-                    };
+                Effect::IncludeTasks { path, params, .. } => {
                     match self.r.loader.load_task_file(&path, &ctx) {
                         Ok(nodes) => {
                             let child = Frame::include(frame, params, kw);
@@ -289,19 +290,11 @@ impl PlayRun<'_> {
                 Effect::IncludeRole {
                     name,
                     params,
-                    apply,
                     files,
                     span,
                     public,
                     ..
                 } => {
-                    let kw = match apply_keywords(apply) {
-                        Ok(kw) => kw,
-                        Err(msg) => {
-                            self.fail_hosts(&hosts, &msg);
-                            continue;
-                        }
-                    };
                     match self
                         .r
                         .loader
