@@ -405,7 +405,7 @@ fn mutate(rng: &mut Rng, text: &str, donors: &[String]) -> String {
         let pos = if len == 0 { 0 } else { rng.below(len + 1) };
         let span = |rng: &mut Rng| 1 + rng.below(1 + len.min(64));
         match rng.below(12) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let token: Vec<char> = rng.pick(TOKENS).chars().collect();
                 chars.splice(pos..pos, token);
             }
@@ -1089,7 +1089,7 @@ fn template(rng: &mut Rng, depth: usize) -> String {
         let d = depth.saturating_sub(1);
         let ws = |rng: &mut Rng| if rng.chance(1, 4) { "-" } else { "" };
         match rng.below(if depth == 0 { 3 } else { 12 }) {
-            0 => out.push_str(*rng.pick(&[
+            0 => out.push_str(rng.pick::<&str>(&[
                 "text ",
                 "\n",
                 "  indented\n",
@@ -1574,7 +1574,7 @@ fn ini_inventory(rng: &mut Rng) -> String {
             }
         }
         if rng.chance(1, 4) {
-            out.push_str(*rng.pick(&["; c\n", "\n", "# c\n", "   \n"]));
+            out.push_str(rng.pick::<&str>(&["; c\n", "\n", "# c\n", "   \n"]));
         }
     }
     out
@@ -1715,7 +1715,7 @@ fn generate(target: Target, seed: u64, corpus: &Corpus) -> Case {
                     text
                 };
                 case.add(
-                    *rng.pick(&["roles/r/meta/main.yml", "roles/r2/meta/main.yml"]),
+                    rng.pick::<&str>(&["roles/r/meta/main.yml", "roles/r2/meta/main.yml"]),
                     text,
                 );
             }
@@ -1723,7 +1723,7 @@ fn generate(target: Target, seed: u64, corpus: &Corpus) -> Case {
                 let v = Value::Object(template_vars(rng));
                 let text = to_yaml(rng, &v);
                 case.add(
-                    *rng.pick(&[
+                    rng.pick::<&str>(&[
                         "vars.yml",
                         "roles/r/defaults/main.yml",
                         "roles/r/vars/main.yml",
