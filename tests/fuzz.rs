@@ -43,7 +43,7 @@ const MAX_INPUT_CHARS: usize = 48 * 1024;
 /// Deepest nesting a generator produces.
 const MAX_DEPTH: usize = 40;
 /// Iterations per target of the quick run that `cargo test` does.
-const QUICK_ITERS_PER_TARGET: u64 = 50;
+const QUICK_ITERS_PER_TARGET: u64 = 100;
 /// The quick run's seed, so that `cargo test` is reproducible.
 const QUICK_SEED: u64 = 0x5eed_f022_2024_0001;
 
