@@ -198,6 +198,7 @@ impl Loader {
                     &mut PlayCollect {
                         public_roles,
                         role_handlers,
+                        expanding: &mut Vec::new(),
                     },
                 ),
                 None => Ok(Vec::new()),
@@ -307,6 +308,7 @@ impl Loader {
         let mut collect = PlayCollect {
             public_roles,
             role_handlers: handlers,
+            expanding: &mut Vec::new(),
         };
         self.role_block(
             &name,
@@ -377,6 +379,30 @@ impl Loader {
             return Ok(None);
         }
         seen.push((path.clone(), params.clone()));
+        let what = Expanding::role(&path, &params, files);
+        collect.expand(what, span, |collect| {
+            self.role_body(
+                name, span, path, meta, params, keywords, ctx, seen, collect, public, files,
+            )
+        })
+    }
+
+    /// The block of a role use: its dependencies, then its tasks.
+    #[allow(clippy::too_many_arguments)]
+    fn role_body(
+        &self,
+        name: &str,
+        span: &Span,
+        path: PathBuf,
+        meta: Option<Node>,
+        params: Map,
+        keywords: Keywords,
+        ctx: &TaskFileCtx,
+        seen: &mut Vec<(PathBuf, Map)>,
+        collect: &mut PlayCollect<'_>,
+        public: bool,
+        files: &RoleFiles,
+    ) -> Result<Option<TaskNode>> {
         let defaults = self.role_vars_file(
             &path,
             "defaults",
@@ -480,8 +506,11 @@ impl Loader {
         let tasks_name = files.tasks_from.as_deref().unwrap_or("main");
         if let Some((tasks_path, node)) = self.role_file_with_path(&path, "tasks", tasks_name)? {
             if files.tasks_from.is_some() || !node.is_null() {
-                let file = Arc::new(tasks_path);
-                children.extend(self.parse_task_list(&node, &file, &role_ctx, collect)?);
+                let file = Arc::new(tasks_path.clone());
+                let tasks = collect.expand(Expanding::task_file(tasks_path), span, |collect| {
+                    self.parse_task_list(&node, &file, &role_ctx, collect)
+                })?;
+                children.extend(tasks);
             }
         } else if files.tasks_from.is_some() {
             return Err(Error::parse(format!(
@@ -493,16 +522,16 @@ impl Loader {
         if let Some((handlers_path, node)) =
             self.role_file_with_path(&path, "handlers", handlers_name)?
         {
-            let file = Arc::new(handlers_path);
-            let handler_tasks = self.parse_task_list(
-                &node,
-                &file,
-                &role_ctx,
-                &mut PlayCollect {
-                    public_roles: &mut Vec::new(),
-                    role_handlers: &mut Vec::new(),
-                },
-            )?;
+            let file = Arc::new(handlers_path.clone());
+            let mut handler_collect = PlayCollect {
+                public_roles: &mut Vec::new(),
+                role_handlers: &mut Vec::new(),
+                expanding: &mut *collect.expanding,
+            };
+            let handler_tasks =
+                handler_collect.expand(Expanding::task_file(handlers_path), span, |collect| {
+                    self.parse_task_list(&node, &file, &role_ctx, collect)
+                })?;
             if !handler_tasks.is_empty() {
                 // The role's handlers carry the role entry's keywords (its `when`, tags).
                 collect.role_handlers.push(TaskNode::Block(Arc::new(Block {
@@ -589,6 +618,7 @@ impl Loader {
                 &mut PlayCollect {
                     public_roles: &mut Vec::new(),
                     role_handlers: &mut Vec::new(),
+                    expanding: &mut vec![Expanding::task_file(path.to_path_buf())],
                 },
             ),
         }
@@ -609,6 +639,7 @@ impl Loader {
         let mut collect = PlayCollect {
             public_roles: &mut public_roles,
             role_handlers: &mut handlers,
+            expanding: &mut Vec::new(),
         };
         let block = self.role_block(
             name,
@@ -719,8 +750,10 @@ impl Loader {
                 let path = resolve_task_file(&name, file, ctx).ok_or_else(|| {
                     Error::parse(format!("could not find or access '{name}'")).at(task.span.clone()).with_hint("paths are relative to the including file, the role's tasks/ directory, or the playbook")
                 })?;
-                let tasks = self
-                    .load_task_file_collect(&path, ctx, collect)
+                let tasks = collect
+                    .expand(Expanding::task_file(path.clone()), &task.span, |collect| {
+                        self.load_task_file_collect(&path, ctx, collect)
+                    })
                     .map_err(|e| e.or_at(Some(&task.span)))?;
                 Ok(vec![import_block(&task, tasks, None)])
             }
@@ -786,6 +819,57 @@ pub struct DynamicRole {
 struct PlayCollect<'a> {
     public_roles: &'a mut Vec<Arc<RoleUse>>,
     role_handlers: &'a mut Vec<TaskNode>,
+    /// The static expansions in progress, outermost first: entering one again is a
+    /// loop (static imports ignore `when:`, so it could never end).
+    expanding: &'a mut Vec<Expanding>,
+}
+
+/// A static expansion in progress: a task file being imported, or a role use
+/// (with its params and `*_from` files) being loaded.
+#[derive(PartialEq)]
+enum Expanding {
+    TaskFile(PathBuf),
+    Role(PathBuf, Map, RoleFiles),
+}
+
+impl Expanding {
+    /// Paths are compared canonical, so `./a.yml` importing `./a.yml` is caught too.
+    fn task_file(path: PathBuf) -> Expanding {
+        Expanding::TaskFile(path.canonicalize().unwrap_or(path))
+    }
+
+    fn role(path: &Path, params: &Map, files: &RoleFiles) -> Expanding {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        Expanding::Role(path, params.clone(), files.clone())
+    }
+}
+
+impl PlayCollect<'_> {
+    /// Runs `load` with `what` marked as in progress; an error if it already is.
+    fn expand<T>(
+        &mut self,
+        what: Expanding,
+        span: &Span,
+        load: impl FnOnce(&mut PlayCollect<'_>) -> Result<T>,
+    ) -> Result<T> {
+        if self.expanding.contains(&what) {
+            let message = match &what {
+                Expanding::TaskFile(path) => format!(
+                    "import loop: '{}' is imported again while it is being loaded",
+                    path.display()
+                ),
+                Expanding::Role(path, _, _) => format!(
+                    "role loop: role '{}' is loaded again while it is being loaded (through import_role or its dependencies)",
+                    path.display()
+                ),
+            };
+            return Err(Error::parse(message).at(span.clone()));
+        }
+        self.expanding.push(what);
+        let result = load(self);
+        self.expanding.pop();
+        result
+    }
 }
 
 /// `tasks_from` and friends of `import_role`/`include_role`.
@@ -1221,4 +1305,98 @@ fn check_params(task: &Task) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `files` (relative path, text) into a temp dir and loads `play.yml`.
+    fn load(files: &[(&str, &str)]) -> Result<Playbook> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Loader::new(vec![]).load_playbook(&dir.path().join("play.yml"))
+    }
+
+    const PLAY_IMPORTING_INC: &str = "- hosts: all\n  tasks:\n    - import_tasks: inc.yml\n";
+
+    #[test]
+    fn import_tasks_of_itself_is_a_loop_error_not_a_stack_overflow() {
+        let err = load(&[
+            ("play.yml", PLAY_IMPORTING_INC),
+            ("inc.yml", "- debug: msg=x\n- import_tasks: ./inc.yml\n"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("import loop"), "{err}");
+    }
+
+    #[test]
+    fn import_tasks_cycle_through_two_files_is_a_loop_error() {
+        let err = load(&[
+            ("play.yml", PLAY_IMPORTING_INC),
+            ("inc.yml", "- import_tasks: other.yml\n"),
+            ("other.yml", "- import_tasks: inc.yml\n"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("import loop"), "{err}");
+    }
+
+    #[test]
+    fn import_role_of_itself_is_a_loop_error_not_a_stack_overflow() {
+        let err = load(&[
+            ("play.yml", "- hosts: all\n  roles: [r]\n"),
+            ("roles/r/tasks/main.yml", "- import_role:\n    name: r\n"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("role loop"), "{err}");
+    }
+
+    #[test]
+    fn import_role_from_its_own_handlers_is_a_loop_error() {
+        let err = load(&[
+            ("play.yml", "- hosts: all\n  roles: [r]\n"),
+            ("roles/r/handlers/main.yml", "- import_role:\n    name: r\n"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("loop"), "{err}");
+    }
+
+    #[test]
+    fn meta_dependency_on_itself_with_allow_duplicates_is_a_loop_error() {
+        let err = load(&[
+            ("play.yml", "- hosts: all\n  roles: [r]\n"),
+            (
+                "roles/r/meta/main.yml",
+                "allow_duplicates: true\ndependencies: [r]\n",
+            ),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("role loop"), "{err}");
+    }
+
+    #[test]
+    fn a_role_depending_on_itself_with_other_params_is_not_a_loop() {
+        load(&[
+            ("play.yml", "- hosts: all\n  roles: [r]\n"),
+            ("roles/r/meta/main.yml", "dependencies: [{role: r, v: 1}]\n"),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn a_role_importing_its_own_other_tasks_file_is_not_a_loop() {
+        load(&[
+            ("play.yml", "- hosts: all\n  roles: [r]\n"),
+            (
+                "roles/r/tasks/main.yml",
+                "- import_role:\n    name: r\n    tasks_from: other\n",
+            ),
+            ("roles/r/tasks/other.yml", "- debug: msg=x\n"),
+        ])
+        .unwrap();
+    }
 }

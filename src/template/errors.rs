@@ -97,9 +97,9 @@ fn undefined_error(detail: &str, engine: &Engine, ctx: &Arc<RenderCtx>) -> Templ
             .first_failure()
             .unwrap_or_else(|| TemplateError::msg("undefined value"));
     };
-    let root_len = expr
-        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .unwrap_or(expr.len());
+    // The variable is what comes before the first access (names may hold any
+    // identifier character, combining marks included).
+    let root_len = expr.find(['.', '[']).unwrap_or(expr.len());
     let root = &expr[..root_len];
     if let Some(cause) = ctx.failure_of(root) {
         return cause;
@@ -108,6 +108,11 @@ fn undefined_error(detail: &str, engine: &Engine, ctx: &Arc<RenderCtx>) -> Templ
         return TemplateError::undefined_var(root);
     }
     let (parent, key) = split_last_access(expr);
+    if parent.is_empty() || parent.len() >= expr.len() {
+        // Not an access we can take apart: evaluating the "parent" would fail the
+        // same way again, without end.
+        return TemplateError::undefined_var(expr);
+    }
     let parent_type = engine
         .eval(ctx, parent)
         .map(|v| super::filters::python_type_name(&v))

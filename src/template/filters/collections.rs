@@ -177,7 +177,8 @@ fn zip_longest(first: &MjValue, others: Rest<MjValue>, kwargs: Kwargs) -> Result
     ))
 }
 
-/// Caps combinatorial filters so a template cannot exhaust memory.
+/// Caps combinatorial filters so a template cannot exhaust memory: `product`
+/// counts tuples, `permutations` and `combinations` count the values in them.
 const MAX_COMBINATIONS: usize = 1_000_000;
 
 fn too_many() -> Error {
@@ -222,7 +223,7 @@ fn permutations(v: &MjValue, r: Option<usize>) -> Result<MjValue, Error> {
         out: &mut Vec<Value>,
     ) -> Result<(), Error> {
         if used.len() == r {
-            if out.len() >= MAX_COMBINATIONS {
+            if (out.len() + 1).saturating_mul(r.max(1)) > MAX_COMBINATIONS {
                 return Err(too_many());
             }
             out.push(Value::Array(
@@ -256,7 +257,7 @@ fn combinations(v: &MjValue, r: usize) -> Result<MjValue, Error> {
         out: &mut Vec<Value>,
     ) -> Result<(), Error> {
         if cur.len() == r {
-            if out.len() >= MAX_COMBINATIONS {
+            if (out.len() + 1).saturating_mul(r.max(1)) > MAX_COMBINATIONS {
                 return Err(too_many());
             }
             out.push(Value::Array(cur.clone()));

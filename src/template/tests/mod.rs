@@ -125,6 +125,19 @@ fn recursion_is_detected() {
 }
 
 #[test]
+fn undefined_name_with_a_combining_mark_is_an_error_not_a_stack_overflow() {
+    // Found by tests/fuzz.rs: `un\u{300}de` made the error wording evaluate the
+    // whole name as its own "parent", recursing until the stack overflowed.
+    let e = render("{{ un\u{300}de }}").unwrap_err();
+    assert_eq!(e.message, "'un\u{300}de' is undefined");
+    let e = render("{{ d.zz\u{300} }}").unwrap_err();
+    assert_eq!(
+        e.message,
+        "object of type 'dict' has no attribute 'zz\u{300}'"
+    );
+}
+
+#[test]
 fn undefined_errors_name_the_variable() {
     let e = render("{{ foo }}").unwrap_err();
     assert_eq!(e.message, "'foo' is undefined");
