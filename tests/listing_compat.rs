@@ -90,9 +90,13 @@ fn is_playbook(path: &Path) -> bool {
     };
     !items.is_empty()
         && items.iter().all(|item| {
-            ["hosts", "import_playbook", "ansible.builtin.import_playbook"]
-                .iter()
-                .any(|k| item.get(k).is_some())
+            [
+                "hosts",
+                "import_playbook",
+                "ansible.builtin.import_playbook",
+            ]
+            .iter()
+            .any(|k| item.get(k).is_some())
         })
 }
 
@@ -425,7 +429,10 @@ fn split_listing(combined: &str, flags: &[&str]) -> String {
 }
 
 fn hosts_count(line: &str) -> Option<usize> {
-    line.strip_prefix("hosts (")?.strip_suffix("):")?.parse().ok()
+    line.strip_prefix("hosts (")?
+        .strip_suffix("):")?
+        .parse()
+        .ok()
 }
 
 /// Lines with runs of whitespace squeezed and blank lines dropped; the hosts under
@@ -575,7 +582,10 @@ fn listings_match_ansible() {
     };
     let started = Instant::now();
     let targets = selected(targets());
-    assert!(!targets.is_empty(), "no playbook matches SRPLAY_LISTING_ONLY");
+    assert!(
+        !targets.is_empty(),
+        "no playbook matches SRPLAY_LISTING_ONLY"
+    );
     for (name, listing, _) in DELIBERATE {
         assert!(
             LISTINGS.iter().any(|(l, _)| l == listing),
@@ -641,7 +651,10 @@ fn listings_match_ansible() {
         match deliberate {
             Some(i) => {
                 used[i] = true;
-                eprintln!("deliberate difference {name} [{listing}]: {}", DELIBERATE[i].2);
+                eprintln!(
+                    "deliberate difference {name} [{listing}]: {}",
+                    DELIBERATE[i].2
+                );
             }
             None => {
                 let _ = write!(report, "\n== {name} [{listing}]\n{detail}");
@@ -664,7 +677,10 @@ fn listings_match_ansible() {
         ansible_calls.load(Ordering::SeqCst),
         started.elapsed().as_secs_f64()
     );
-    assert!(report.is_empty(), "listings differ from ansible's:\n{report}");
+    assert!(
+        report.is_empty(),
+        "listings differ from ansible's:\n{report}"
+    );
 }
 
 #[test]
@@ -701,9 +717,18 @@ fn normalise_compares_hosts_and_play_tags_as_sets() {
 
 #[test]
 fn only_listing_arguments_are_kept() {
-    let args: Vec<String> = ["--list-tasks", "-e", "x=1", "-C", "--tags=a", "-l", "h1", "--diff"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> = [
+        "--list-tasks",
+        "-e",
+        "x=1",
+        "-C",
+        "--tags=a",
+        "-l",
+        "h1",
+        "--diff",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     assert_eq!(listing_args(&args), ["-e", "x=1", "--tags=a", "-l", "h1"]);
 }

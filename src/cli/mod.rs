@@ -61,7 +61,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
         sources
     };
     let inventory = Inventory::load(&sources, &cwd)?;
-    let loader = Loader::new(config.roles_path.clone());
+    let listing = cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags;
+    // A listing shows every use of a role, as Ansible's does: repeats are dropped only
+    // when the play runs.
+    let loader = Loader::new(config.roles_path.clone()).keeping_repeated_roles(listing);
     let mut playbooks = Vec::new();
     for path in &cli.playbooks {
         let full = if path.is_absolute() {
@@ -71,30 +74,26 @@ fn run(cli: Cli) -> Result<i32, Error> {
         };
         playbooks.push((path.display().to_string(), loader.load_playbook(&full)?));
     }
-    if cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags {
-        let what = listing::ListWhat {
-            hosts: cli.list_hosts,
-            tasks: cli.list_tasks,
-            tags: cli.list_tags,
+    if listing {
+        // `--syntax-check` wins over the list flags: it prints the playbook names only.
+        let what = if cli.syntax_check {
+            listing::ListWhat::default()
+        } else {
+            listing::ListWhat {
+                hosts: cli.list_hosts,
+                tasks: cli.list_tasks,
+                tags: cli.list_tags,
+            }
         };
         let filter = TagFilter::new(&opts.tags, &opts.skip_tags);
+        let ctx = listing::ListContext {
+            inventory: &inventory,
+            limit: opts.limit.as_deref(),
+            filter: &filter,
+            extra_vars: &opts.extra_vars,
+        };
         for (shown, pb) in &playbooks {
-            if cli.syntax_check && !(cli.list_tasks || cli.list_hosts || cli.list_tags) {
-                println!("\nplaybook: {shown}");
-            } else {
-                print!(
-                    "{}",
-                    listing::list(
-                        pb,
-                        shown,
-                        what,
-                        &inventory,
-                        opts.limit.as_deref(),
-                        &filter,
-                        &opts.extra_vars
-                    )?
-                );
-            }
+            print!("{}", listing::list(pb, shown, what, &ctx)?);
         }
         return Ok(exit::OK);
     }
