@@ -12,7 +12,9 @@
 //! `--list-hosts --list-tasks --list-tags`, and that output is split into what each
 //! flag alone prints (ansible-playbook builds the single-flag output from the same
 //! pieces; `verify_split` checks this on a sample, or on everything with
-//! `SRPLAY_LISTING_VERIFY=all`). `--syntax-check` prints only the `playbook:` lines
+//! `SRPLAY_LISTING_VERIFY=all`). One exception: `--list-tags` without `--tags` makes
+//! ansible select `never` tasks too, so a playbook that may have some gets a separate
+//! `--list-tasks` call. `--syntax-check` prints only the `playbook:` lines
 //! and loads exactly what the listing loads, so a listing that succeeded stands for
 //! it; a listing that failed gets a real `--syntax-check` call. srplay is fast and
 //! runs once per flag set.
@@ -40,10 +42,19 @@ const LISTINGS: &[(&str, &[&str])] = &[
     ("list-all", &["--list-hosts", "--list-tasks", "--list-tags"]),
 ];
 
-/// Where srplay differs from ansible on purpose: (playbook, listing, why). A listing
-/// named here may differ (the difference is printed as a note); an entry that no
-/// longer matches any difference fails the test, so the list cannot go stale.
-const DELIBERATE: &[(&str, &str, &str)] = &[];
+/// Where srplay differs from ansible on purpose: (playbook, listing or `*` for all,
+/// why). A listing named here may differ (the difference is printed as a note); an
+/// entry that no longer matches any difference fails the test, so the list cannot go
+/// stale.
+const DELIBERATE: &[(&str, &str, &str)] = &[
+    // srplay checks module parameters when it loads the playbook (exit 4, with the
+    // task's position); Ansible finds `bogus` only when the task runs, so it lists it.
+    (
+        "fixtures/unknown-module-parameter/playbook.yml",
+        "*",
+        "srplay rejects unknown module parameters at load time",
+    ),
+];
 
 /// Targets whose single-flag ansible output is checked against the split of the
 /// combined call, on every run.
@@ -51,6 +62,7 @@ const VERIFY_SAMPLE: &[&str] = &[
     "compat/64-list-tasks/playbook.yml",
     "compat/65-list-hosts/playbook.yml",
     "compat/68-syntax-error/playbook.yml",
+    "fixtures/tags-default/playbook.yml",
 ];
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -100,6 +112,16 @@ fn is_playbook(path: &Path) -> bool {
         })
 }
 
+/// The playbooks among a directory's top-level YAML files, plus `always` (a case's
+/// own playbook, listed even when it is broken: its errors are compared too).
+fn playbooks_in(dir: &Path, always: &[String]) -> Vec<String> {
+    let mut names = yml_files(dir);
+    names.extend(always.iter().filter(|a| dir.join(a).exists()).cloned());
+    names.sort();
+    names.dedup();
+    names
+}
+
 fn yml_files(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -141,13 +163,21 @@ fn listing_args(args: &[String]) -> Vec<String> {
     kept
 }
 
-fn case_args(dir: &Path) -> Vec<String> {
+/// A case's listing arguments and its own playbook (`playbook:` in `case.yml`, else
+/// `site.yml` or `playbook.yml`, as the compat suite picks it).
+fn case_spec(dir: &Path) -> (Vec<String>, String) {
     let path = dir.join("case.yml");
-    if !path.exists() {
-        return Vec::new();
-    }
-    let spec = srplay::yaml::load_value_file(&path)
-        .unwrap_or_else(|e| panic!("{}: bad case.yml: {e:?}", path.display()));
+    let spec = if path.exists() {
+        srplay::yaml::load_value_file(&path)
+            .unwrap_or_else(|e| panic!("{}: bad case.yml: {e:?}", path.display()))
+    } else {
+        Value::Null
+    };
+    let playbook = match spec.get("playbook").and_then(Value::as_str) {
+        Some(p) => p.to_string(),
+        None if dir.join("site.yml").exists() => "site.yml".into(),
+        None => "playbook.yml".into(),
+    };
     let args: Vec<String> = spec
         .get("args")
         .and_then(Value::as_array)
@@ -160,7 +190,7 @@ fn case_args(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    listing_args(&args)
+    (listing_args(&args), playbook)
 }
 
 /// Every playbook of the repo, in a stable order.
@@ -182,8 +212,8 @@ fn targets() -> Vec<Target> {
         dirs.sort();
         for dir in dirs {
             let case = dir.file_name().unwrap().to_string_lossy().into_owned();
-            let args = case_args(&dir);
-            for playbook in yml_files(&dir) {
+            let (args, playbook) = case_spec(&dir);
+            for playbook in playbooks_in(&dir, &[playbook]) {
                 targets.push(Target {
                     name: format!("{label}/{case}/{playbook}"),
                     dir: dir.clone(),
@@ -201,7 +231,7 @@ fn targets() -> Vec<Target> {
             .into_iter()
             .find(|p| p.exists())
             .unwrap_or_else(|| default_inventory.clone());
-        for playbook in yml_files(&dir) {
+        for playbook in playbooks_in(&dir, &[]) {
             targets.push(Target {
                 name: format!("{sub}/{playbook}"),
                 dir: dir.clone(),
@@ -527,11 +557,19 @@ fn ansible_listings(venv: &Path, ws: &Workspace, target: &Target) -> (Vec<Ran>, 
         calls += 1;
         ws.run(venv, Tool::Ansible, target, &["--syntax-check"])
     };
+    let tasks_alone = if tags_change_task_list(target) {
+        calls += 1;
+        Some(ws.run(venv, Tool::Ansible, target, &["--list-tasks"]))
+    } else {
+        None
+    };
     let listings = LISTINGS
         .iter()
         .map(|(_, flags)| {
             if flags == &["--syntax-check"] {
                 syntax.clone()
+            } else if let (["--list-tasks"], Some(ran)) = (*flags, &tasks_alone) {
+                ran.clone()
             } else {
                 Ran {
                     stdout: split_listing(&combined.stdout, flags),
@@ -541,6 +579,30 @@ fn ansible_listings(venv: &Path, ws: &Workspace, target: &Target) -> (Vec<Ran>, 
         })
         .collect();
     (listings, calls)
+}
+
+/// Whether `--list-tasks` alone may list other tasks than the combined call shows:
+/// with `--list-tags` and neither `--tags` nor `--skip-tags`, ansible-playbook selects
+/// `never,all` instead of `all`, which differ only for tasks tagged `never`, so only
+/// a case whose files mention `never` needs its own `--list-tasks` call.
+fn tags_change_task_list(target: &Target) -> bool {
+    let tags_given = target
+        .args
+        .iter()
+        .any(|a| a == "-t" || a.starts_with("--tags") || a.starts_with("--skip-tags"));
+    !tags_given && (!target.copy || mentions(&target.dir, "never"))
+}
+
+/// Whether any file under `dir` contains `word`.
+fn mentions(dir: &Path, word: &str) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|entry| {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            mentions(&path, word)
+        } else {
+            std::fs::read_to_string(&path).is_ok_and(|text| text.contains(word))
+        }
+    })
 }
 
 /// Whether the split of ansible's combined output is checked against real
@@ -588,7 +650,7 @@ fn listings_match_ansible() {
     );
     for (name, listing, _) in DELIBERATE {
         assert!(
-            LISTINGS.iter().any(|(l, _)| l == listing),
+            *listing == "*" || LISTINGS.iter().any(|(l, _)| l == listing),
             "DELIBERATE names an unknown listing {listing} for {name}"
         );
     }
@@ -647,7 +709,7 @@ fn listings_match_ansible() {
     for (name, listing, detail) in &differences {
         let deliberate = DELIBERATE
             .iter()
-            .position(|(n, l, _)| n == name && l == listing);
+            .position(|(n, l, _)| n == name && (*l == "*" || l == listing));
         match deliberate {
             Some(i) => {
                 used[i] = true;

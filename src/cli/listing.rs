@@ -92,10 +92,9 @@ pub fn list(
             }
         }
         if what.tasks || what.tags {
-            let filter = listing_filter(ctx.filter);
             let mut listed = Vec::new();
             for section in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-                collect_tasks(section, &play.keywords.tags, None, &filter, &mut listed);
+                collect_tasks(section, &play.keywords.tags, None, ctx.filter, &mut listed);
             }
             if what.tasks {
                 out.push_str("    tasks:\n");
@@ -115,19 +114,6 @@ pub fn list(
         }
     }
     Ok(out)
-}
-
-/// The tag filter a listing applies. Without `--tags`, Ansible's listing selects every
-/// task, `never` ones included (a run would leave those out); `--skip-tags` still
-/// applies.
-fn listing_filter(filter: &TagFilter) -> TagFilter {
-    if !filter.only.is_empty() {
-        return filter.clone();
-    }
-    TagFilter {
-        only: vec!["all".into(), "never".into()],
-        skip: filter.skip.clone(),
-    }
 }
 
 fn sorted_unique(tags: &[String]) -> Vec<&str> {
