@@ -261,3 +261,128 @@ fn collect_tasks(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::ErrorKind;
+    use crate::playbook::Loader;
+
+    /// The listing of `playbook` (with role `r` whose tasks are `role_tasks`) over
+    /// hosts h1 and h2 in group web.
+    fn listing(playbook: &str, role_tasks: &str, what: ListWhat, only: &[&str]) -> Result<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("play.yml"), playbook).unwrap();
+        std::fs::write(dir.path().join("hosts"), "[web]\nh1\nh2\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("roles/r/tasks")).unwrap();
+        std::fs::write(dir.path().join("roles/r/tasks/main.yml"), role_tasks).unwrap();
+        let inventory = Inventory::load(&["hosts".to_string()], dir.path()).unwrap();
+        let pb = Loader::new(Vec::new())
+            .keeping_repeated_roles(true)
+            .load_playbook(&dir.path().join("play.yml"))?;
+        let only: Vec<String> = only.iter().map(|s| s.to_string()).collect();
+        let ctx = ListContext {
+            inventory: &inventory,
+            limit: None,
+            filter: &TagFilter::new(&only, &[]),
+            extra_vars: &Map::new(),
+        };
+        list(&pb, "play.yml", what, &ctx)
+    }
+
+    const TASKS: ListWhat = ListWhat {
+        hosts: false,
+        tasks: true,
+        tags: false,
+    };
+
+    #[test]
+    fn lists_block_parts_only_and_names_unnamed_tasks_by_action() {
+        let out = listing(
+            "- hosts: web\n  roles: [r, r]\n  tasks:\n    - block:\n        - ansible.builtin.debug: msg=b\n      rescue:\n        - {name: rescued, debug: msg=r}\n      always:\n        - {name: always, debug: msg=a}\n  handlers:\n    - {name: handler, debug: msg=h}\n",
+            "- {name: named, debug: msg=n}\n- command: echo\n",
+            TASKS,
+            &[],
+        )
+        .unwrap();
+        let tasks: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.contains("tasks:"))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            tasks,
+            [
+                "      r : named\tTAGS: []",
+                "      command\tTAGS: []",
+                "      r : named\tTAGS: []",
+                "      command\tTAGS: []",
+                "      ansible.builtin.debug\tTAGS: []",
+            ]
+        );
+    }
+
+    #[test]
+    fn play_header_templates_the_name_and_joins_play_tags_without_space() {
+        let out = listing(
+            "- name: \"{{ what }} play\"\n  hosts: \"{{ where }}\"\n  vars: {what: deploy, where: web}\n  tags: [b, a, b]\n- name: \"\"\n  hosts: [h1, h2]\n",
+            "",
+            ListWhat::default(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(out, "\nplaybook: play.yml\n");
+        let out = listing(
+            "- name: \"{{ what }} play\"\n  hosts: \"{{ where }}\"\n  vars: {what: deploy, where: web}\n  tags: [b, a, b]\n- name: \"\"\n  hosts: [h1, h2]\n",
+            "",
+            ListWhat {
+                hosts: true,
+                ..ListWhat::default()
+            },
+            &[],
+        )
+        .unwrap();
+        assert!(
+            out.contains(
+                "  play #1 (web): deploy play\tTAGS: [a,b]\n    pattern: ['web']\n    hosts (2):\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("  play #2 (h1,h2): h1,h2\tTAGS: []\n    pattern: ['h1', 'h2']\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn undefined_variable_in_play_name_fails_the_load() {
+        let err = listing(
+            "- name: \"{{ nope }}\"\n  hosts: web\n",
+            "",
+            ListWhat::default(),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Parse);
+        assert!(
+            err.message.contains("Error processing keyword 'name'"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn task_tags_are_those_of_the_listed_tasks_and_the_play() {
+        let out = listing(
+            "- hosts: web\n  tags: p\n  tasks:\n    - {debug: msg=a, tags: a}\n    - {debug: msg=b, tags: b}\n    - {debug: msg=n, tags: [never, n]}\n",
+            "",
+            ListWhat {
+                tags: true,
+                ..ListWhat::default()
+            },
+            &["a"],
+        )
+        .unwrap();
+        assert!(out.ends_with("      TASK TAGS: [a, p]\n"), "{out}");
+    }
+}
