@@ -61,7 +61,21 @@ fn run(cli: Cli) -> Result<i32, Error> {
         sources
     };
     let inventory = Inventory::load(&sources, &cwd)?;
-    let loader = Loader::new(config.roles_path.clone());
+    // As ansible-playbook: a --limit that leaves no host fails before any playbook is
+    // read, listings and --syntax-check included.
+    for w in inventory.warnings() {
+        eprintln!("[WARNING]: {w}");
+    }
+    if let Some(limit) = &opts.limit
+        && inventory.select(limit)?.is_empty()
+    {
+        return Err(Error::other("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
+                .with_hint(format!("no host matches --limit '{limit}'; `srplay --list-hosts PLAYBOOK -i INVENTORY` shows what the plays target")));
+    }
+    let listing = cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags;
+    // A listing shows every use of a role, as Ansible's does: repeats are dropped only
+    // when the play runs.
+    let loader = Loader::new(config.roles_path.clone()).keeping_repeated_roles(listing);
     let mut playbooks = Vec::new();
     for path in &cli.playbooks {
         let full = if path.is_absolute() {
@@ -71,41 +85,38 @@ fn run(cli: Cli) -> Result<i32, Error> {
         };
         playbooks.push((path.display().to_string(), loader.load_playbook(&full)?));
     }
-    if cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags {
-        let what = listing::ListWhat {
-            hosts: cli.list_hosts,
-            tasks: cli.list_tasks,
-            tags: cli.list_tags,
-        };
-        let filter = TagFilter::new(&opts.tags, &opts.skip_tags);
-        for (shown, pb) in &playbooks {
-            if cli.syntax_check && !(cli.list_tasks || cli.list_hosts || cli.list_tags) {
-                println!("\nplaybook: {shown}");
-            } else {
-                print!(
-                    "{}",
-                    listing::list(
-                        pb,
-                        shown,
-                        what,
-                        &inventory,
-                        opts.limit.as_deref(),
-                        &filter,
-                        &opts.extra_vars
-                    )?
-                );
+    if listing {
+        // `--syntax-check` wins over the list flags: it prints the playbook names only.
+        let what = if cli.syntax_check {
+            listing::ListWhat::default()
+        } else {
+            listing::ListWhat {
+                hosts: cli.list_hosts,
+                tasks: cli.list_tasks,
+                tags: cli.list_tags,
             }
+        };
+        // `--list-tags` without `--tags`/`--skip-tags` shows every tag, `never` ones
+        // too: ansible-playbook then selects `never,all`, for the tasks it lists as well.
+        let filter = if cli.list_tags && opts.tags.is_empty() && opts.skip_tags.is_empty() {
+            TagFilter::new(&["never".into(), "all".into()], &[])
+        } else {
+            TagFilter::new(&opts.tags, &opts.skip_tags)
+        };
+        let ctx = listing::ListContext {
+            inventory: &inventory,
+            limit: opts.limit.as_deref(),
+            filter: &filter,
+            extra_vars: &opts.extra_vars,
+        };
+        // Every playbook is checked before anything is printed, as ansible-playbook
+        // validates all its plays first.
+        let mut text = String::new();
+        for (shown, pb) in &playbooks {
+            text.push_str(&listing::list(pb, shown, what, &ctx)?);
         }
+        print!("{text}");
         return Ok(exit::OK);
-    }
-    for w in inventory.warnings() {
-        eprintln!("[WARNING]: {w}");
-    }
-    if let Some(limit) = &opts.limit
-        && inventory.select(limit)?.is_empty()
-    {
-        return Err(Error::other("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
-                .with_hint(format!("no host matches --limit '{limit}'; `srplay --list-hosts PLAYBOOK -i INVENTORY` shows what the plays target")));
     }
     let out = Box::new(HumanOutput::new(opts.verbosity, opts.diff));
     let runner = Runner::new(opts, inventory, loader, out)?;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::diagnostic::{Error, Result, Span, nearest};
+use crate::diagnostic::{Error, ErrorKind, Result, Span, nearest};
 use crate::modules;
 use crate::template::Templar;
 use crate::value::{Map, Value};
@@ -21,6 +21,9 @@ use super::kv::parse_kv;
 pub struct Loader {
     /// Extra role search paths (`roles_path` / `ANSIBLE_ROLES_PATH`).
     pub roles_path: Vec<PathBuf>,
+    /// Keep a role use that repeats an earlier one with the same params (for listings,
+    /// which show every use); a run drops it, as Ansible runs such a role once.
+    keep_repeated_roles: bool,
     cache: Mutex<HashMap<PathBuf, Option<Node>>>,
 }
 
@@ -37,8 +40,15 @@ impl Loader {
     pub fn new(roles_path: Vec<PathBuf>) -> Loader {
         Loader {
             roles_path,
+            keep_repeated_roles: false,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A loader that keeps repeated role uses (see `keep_repeated_roles`).
+    pub fn keeping_repeated_roles(mut self, keep: bool) -> Loader {
+        self.keep_repeated_roles = keep;
+        self
     }
 
     fn parse(&self, path: &Path) -> Result<Option<Node>> {
@@ -375,7 +385,10 @@ impl Loader {
             .and_then(|m| m.get("allow_duplicates"))
             .and_then(|n| crate::value::to_bool(&n.to_value()))
             .unwrap_or(false);
-        if !allow_duplicates && seen.iter().any(|(p, pr)| *p == path && *pr == params) {
+        if !allow_duplicates
+            && !self.keep_repeated_roles
+            && seen.iter().any(|(p, pr)| *p == path && *pr == params)
+        {
             return Ok(None);
         }
         seen.push((path.clone(), params.clone()));
@@ -748,7 +761,7 @@ impl Loader {
             "import_tasks" => {
                 let name = import_target(&task)?;
                 let path = resolve_task_file(&name, file, ctx).ok_or_else(|| {
-                    Error::parse(format!("could not find or access '{name}'")).at(task.span.clone()).with_hint("paths are relative to the including file, the role's tasks/ directory, or the playbook")
+                    Error::new(ErrorKind::Io, format!("could not find or access '{name}'")).at(task.span.clone()).with_hint("paths are relative to the including file, the role's tasks/ directory, or the playbook")
                 })?;
                 let tasks = collect
                     .expand(Expanding::task_file(path.clone()), &task.span, |collect| {
