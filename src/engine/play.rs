@@ -120,7 +120,25 @@ impl<'r> PlayRun<'r> {
                 _ => {}
             }
         }
-        let title = play.display_name();
+        // The banner shows the play's name templated with play and extra vars.
+        let title = {
+            let name = play.display_name();
+            if Templar::is_template(&name) {
+                let mut stack = VarStack::new();
+                stack.push(play_vars.clone());
+                stack.push(extra_vars.clone());
+                let scope = Scope {
+                    vars: &stack,
+                    search_paths: &[],
+                };
+                r.templar
+                    .render_str(&name, &scope)
+                    .map(|v| value::to_display_string(&v))
+                    .unwrap_or(name)
+            } else {
+                name
+            }
+        };
         r.emit(&Event::PlayStart { name: &title });
         if hosts.is_empty() {
             r.emit(&Event::NoHostsMatched);
@@ -235,7 +253,16 @@ impl<'r> PlayRun<'r> {
                     .templar
                     .render_value(c, &scope)
                     .map_err(|e| Error::template(e.message).at(self.play.span.clone()))?;
-                let path = self.play.dir.join(value::to_display_string(&name));
+                // Relative names are looked for in the play's `vars/` first, as Ansible's
+                // `path_dwim_relative` does, then beside the playbook.
+                let name = value::to_display_string(&name);
+                let path = [
+                    self.play.dir.join("vars").join(&name),
+                    self.play.dir.join(&name),
+                ]
+                .into_iter()
+                .find(|p| p.is_file())
+                .unwrap_or_else(|| self.play.dir.join(&name));
                 if path.is_file() {
                     match crate::yaml::load_value_file(&path)? {
                         Value::Object(m) => loaded.extend(m),

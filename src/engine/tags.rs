@@ -51,7 +51,8 @@ impl TagFilter {
         if run && !self.skip.is_empty() {
             for sel in &self.skip {
                 let hit = match sel.as_str() {
-                    "all" => true,
+                    // `--skip-tags all` keeps `always` tasks unless `always` is skipped too.
+                    "all" => !has("always") || self.skip.iter().any(|s| s == "always"),
                     "tagged" => !tags.is_empty(),
                     "untagged" => tags.is_empty(),
                     t => has(t),
@@ -91,6 +92,9 @@ mod tests {
         assert!(f.runs(&tags(&["always"])));
         assert!(f.runs(&tags(&["never", "b"])));
         assert!(!TagFilter::new(&[], &tags(&["always"])).runs(&tags(&["always"])));
+        assert!(TagFilter::new(&[], &tags(&["all"])).runs(&tags(&["always"])));
+        assert!(!TagFilter::new(&[], &tags(&["all"])).runs(&tags(&["x"])));
+        assert!(!TagFilter::new(&[], &tags(&["all", "always"])).runs(&tags(&["always"])));
         assert!(TagFilter::new(&tags(&["untagged"]), &[]).runs(&[]));
     }
 }
