@@ -20,6 +20,7 @@ mod literal;
 mod pattern;
 mod script;
 mod sources;
+mod tree;
 mod vars_dirs;
 mod yaml_source;
 
@@ -227,6 +228,17 @@ impl Inventory {
     /// direct hosts and children, and `_meta.hostvars` with each host's merged variables.
     pub fn to_list_json(&self, playbook_dir: Option<&Path>) -> Result<Value> {
         list_json::build(self, playbook_dir)
+    }
+
+    /// What `ansible-inventory --list --yaml` prints (before YAML layout): groups nested
+    /// under their parents, hosts with their variables at their first appearance.
+    pub fn to_list_yaml_value(&self, playbook_dir: Option<&Path>) -> Result<Value> {
+        list_json::build_yaml(self, playbook_dir)
+    }
+
+    /// The `ansible-inventory --graph GROUP` tree, or `None` when there is no such group.
+    pub fn to_graph(&self, group: &str) -> Option<String> {
+        tree::build(self, group)
     }
 
     /// Forget cached `group_vars/`/`host_vars/` files, so that the next
