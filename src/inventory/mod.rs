@@ -11,6 +11,7 @@
 //! is what the tests compare against.
 
 mod address;
+pub mod edit;
 mod graph;
 mod group;
 mod host;
