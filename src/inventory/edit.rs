@@ -166,7 +166,21 @@ impl IniDoc {
 
     /// Delete every line that declares host `name` in a hosts section; returns how many.
     pub fn remove_host(&mut self, name: &str) -> usize {
-        let doomed: Vec<usize> = self.host_lines(name).iter().map(|h| h.line - 1).collect();
+        self.remove_lines(self.host_lines(name))
+    }
+
+    /// Delete the lines that declare host `name` in `[group]`; returns how many.
+    pub fn remove_host_from(&mut self, group: &str, name: &str) -> usize {
+        let lines = self
+            .host_lines(name)
+            .into_iter()
+            .filter(|h| h.group == group)
+            .collect();
+        self.remove_lines(lines)
+    }
+
+    fn remove_lines(&mut self, lines: Vec<HostLine>) -> usize {
+        let doomed: Vec<usize> = lines.iter().map(|h| h.line - 1).collect();
         for &i in doomed.iter().rev() {
             self.lines.remove(i);
         }
@@ -304,6 +318,13 @@ m1:2222
                 .replace("m1:2222\n", "")
         );
         assert_eq!(doc.remove_host("m1"), 0);
+    }
+
+    #[test]
+    fn removes_from_one_group() {
+        let mut doc = IniDoc::parse(SAMPLE);
+        assert_eq!(doc.remove_host_from("weird", "m1"), 1);
+        assert_eq!(doc.render(), SAMPLE.replace("m1:2222\n", ""));
     }
 
     #[test]

@@ -82,6 +82,12 @@ impl Inventory {
         })
     }
 
+    /// Parse `text` as the INI inventory at `path` would be parsed, and return its
+    /// first error (with file:line). Used to check an edit before it is written.
+    pub fn check_ini_text(text: &str, path: &Path) -> Result<()> {
+        ini::parse(&mut Graph::new(), text, path)
+    }
+
     /// Warnings Ansible would print while loading (empty inventory, odd group names, …).
     pub fn warnings(&self) -> &[String] {
         &self.graph.warnings
