@@ -118,6 +118,10 @@ impl Store {
                 format!("could not lock {}: {e}", lock_path.display()),
             )
         })?;
+        // Temporary files of an edit that was killed; only a lock holder writes them.
+        remove_stale_temps(&self.dir, &self.name, false);
+        remove_stale_temps(&own, &format!("{}.nodes.json", self.name), false);
+        remove_stale_temps(&self.backups_dir(), &self.name, true);
         let (text, state) = self.read()?;
         test_delay();
         Ok(Locked {
@@ -182,6 +186,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Remove the temporary files [`write_atomic`] leaves when killed: `.NAME.RANDOM.tmp`
+/// (`.NAME.STAMP.RANDOM.tmp` for backups), and no other inventory's.
+fn remove_stale_temps(dir: &Path, name: &str, stamped: bool) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(middle) = file
+            .strip_prefix('.')
+            .and_then(|f| f.strip_prefix(name))
+            .and_then(|f| f.strip_prefix('.'))
+            .and_then(|f| f.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let ours = match middle.rsplit_once('.') {
+            None => !stamped,
+            Some((stamp, _)) => stamped && stamp.starts_with(|c: char| c.is_ascii_digit()),
+        };
+        if ours {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 fn prune_backups(dir: &Path, name: &str) {
