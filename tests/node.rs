@@ -696,3 +696,72 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn replace_installs_the_new_node_then_removes_the_old_one() {
+    let c = Cluster::new(FIXTURE);
+    c.file("addnode.yml", ADDNODE);
+    c.file("addmaster.yml", ADDNODE);
+    c.file(
+        "delnode.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug: msg=\"bye {{ inventory_hostname }}\"\n",
+    );
+    c.run(&["replace", MASTER, "--id", "m2", "--address", "10.0.0.20"])
+        .ok()
+        .stdout_has("node m2 installed: now in [manage] [compute]")
+        .stdout_has(&format!("\"msg\": \"bye {MASTER}\""))
+        .stdout_has(&format!("removed node {MASTER}"));
+    let hosts = c.hosts();
+    assert!(!hosts.contains(MASTER), "{hosts}");
+    assert!(
+        hosts.contains(&format!(
+            "[etcd]\n{}",
+            line("m2", "10.0.0.20", "manage,compute")
+        )),
+        "{hosts}"
+    );
+    c.assert_parses();
+}
+
+#[test]
+fn a_failed_replace_leaves_the_old_node() {
+    let c = Cluster::new(FIXTURE);
+    c.file("addnode.yml", ADDNODE);
+    let old = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+    let out = c
+        .command(&["replace", old, "--id", "n9", "--address", "10.0.0.9"])
+        .env("FAIL_NODE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(c.hosts().contains(old));
+    c.run(&["show", "n9"]).ok().stdout_has("state:    failed");
+    c.run(&["replace", old, "--id", "n9", "--address", "10.0.0.9"])
+        .ok()
+        .stdout_has("resuming it")
+        .stdout_has(&format!("removed node {old}"));
+    assert!(!c.hosts().contains(old));
+}
+
+#[test]
+fn remove_runs_the_removal_playbook_first() {
+    let c = Cluster::new(FIXTURE);
+    c.file(
+        "delnode.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - fail: msg=\"cannot drain\"\n      when: lookup('env', 'FAIL_NODE') == '1'\n",
+    );
+    let old = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+    let out = c
+        .command(&["remove", old])
+        .env("FAIL_NODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("failed to remove at task 'fail': cannot drain")
+    );
+    assert!(c.hosts().contains(old));
+    c.run(&["show", old]).ok().stdout_has("state:    removing");
+    c.run(&["remove", old]).ok();
+    assert!(!c.hosts().contains(old));
+}

@@ -56,6 +56,28 @@ pub enum NodeAction {
     Add(AddArgs),
     /// Run the removal playbook (if there is one), then drop the node from every group.
     Remove(RemoveArgs),
+    /// Add a new node in place of an old one, then remove the old one once the new one is
+    /// installed: never two membership changes at once.
+    Replace(ReplaceArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Example:
+  srplay node replace -i inventory/hosts old-node --id new-node --address 10.0.0.8
+
+The new node gets the old one's roles unless --role says otherwise. If the new node fails to \
+install, the old one is left as it is; run the same command again to resume.")]
+pub struct ReplaceArgs {
+    /// The node to replace.
+    pub old: String,
+
+    #[command(flatten)]
+    pub add: AddArgs,
+
+    /// The removal playbook for the old node (default: delnode.yml when it exists).
+    #[arg(long = "remove-playbook", value_name = "PLAYBOOK")]
+    pub remove_playbook: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -78,7 +100,7 @@ pub struct AddArgs {
     pub address: String,
 
     /// Roles: manage, gateway, compute (comma-separated or repeated).
-    #[arg(long, value_name = "ROLES", required = true, action = ArgAction::Append)]
+    #[arg(long, value_name = "ROLES", action = ArgAction::Append)]
     pub role: Vec<String>,
 
     /// SSH port.
@@ -140,6 +162,7 @@ pub fn run(args: NodeArgs, cwd: &Path) -> Result<i32> {
         NodeAction::Show { id } => show(&store, &id),
         NodeAction::Add(add_args) => add(&store, add_args, cwd),
         NodeAction::Remove(remove_args) => remove(&store, remove_args, cwd),
+        NodeAction::Replace(replace_args) => replace(&store, replace_args, cwd),
     }
 }
 
@@ -411,6 +434,30 @@ fn remove(store: &Store, args: RemoveArgs, cwd: &Path) -> Result<i32> {
     Ok(exit::OK)
 }
 
+fn replace(store: &Store, mut args: ReplaceArgs, cwd: &Path) -> Result<i32> {
+    let old = read_table(store)?.find(&args.old)?.clone();
+    if args.add.role.is_empty() {
+        args.add.role = vec![roles_text(&old.roles)];
+    }
+    if args.add.id.as_deref() == Some(old.id.as_str()) {
+        return Err(
+            Error::options(format!("the new node needs an id other than '{}'", old.id))
+                .with_hint("leave --id out for a new UUID"),
+        );
+    }
+    let remove_args = RemoveArgs {
+        id: old.id.clone(),
+        no_run: args.add.no_run,
+        playbook: args.remove_playbook.take(),
+        // The new member has just installed: an etcd of two that both answer can drop
+        // one. The last-manage-node refusal still holds.
+        force: true,
+        verbose: args.add.verbose,
+    };
+    add(store, args.add, cwd)?;
+    remove(store, remove_args, cwd)
+}
+
 /// The playbooks `node add` runs: `--playbook`, or each role's default, from `cwd`.
 fn add_playbooks(args: &AddArgs, roles: &[Role], cwd: &Path) -> Result<Vec<PathBuf>> {
     let wanted: Vec<PathBuf> = if args.playbook.is_empty() {
@@ -483,7 +530,7 @@ impl Failure {
             self.message
         ))
         .with_hint(format!(
-            "`srplay node show {id}` shows the recorded failure; fix the cause and run the same command again to resume"
+            "`srplay node show {id}` shows the recorded failure; fix the cause and run the same command again (with `--id {id}`) to resume"
         ))
     }
 }
