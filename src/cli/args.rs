@@ -17,6 +17,7 @@ use super::node_cmd::NodeArgs;
     max_term_width = 100,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
+    disable_help_subcommand = true,
     subcommand_value_name = "COMMAND",
     after_help = "`srplay PLAYBOOK...` runs playbooks as ansible-playbook does. A first argument \
                   that names a command (`inventory`, `node`) runs that command instead: to run a \
@@ -145,7 +146,7 @@ pub struct Cli {
 pub enum Command {
     /// Show the inventory as ansible-inventory does (--list, --graph, --host).
     Inventory(InventoryArgs),
-    /// The cluster's node table, kept in its INI inventory: list, show, add, remove.
+    /// The cluster's node table, kept in its INI inventory: list, show, add, remove, replace.
     Node(NodeArgs),
 }
 
