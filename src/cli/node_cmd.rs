@@ -391,9 +391,7 @@ fn remove(store: &Store, args: RemoveArgs, cwd: &Path) -> Result<i32> {
         let node = edit(store, |table, state| {
             let node: Node = table.find(&id)?.clone();
             table.check_remove(&node, args.force)?;
-            let mut record = NodeRecord::new(NodeState::Removing);
-            record.failed_task = None;
-            state.nodes.insert(id.clone(), record);
+            set_state(state, &id, NodeState::Removing);
             Ok(node)
         })?;
         if let Err(failure) = run_playbooks(
