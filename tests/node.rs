@@ -261,6 +261,41 @@ fn each_edit_keeps_a_backup_and_the_state_file() {
 }
 
 #[test]
+fn records_of_nodes_removed_by_hand_are_dropped() {
+    let c = Cluster::new(FIXTURE);
+    c.run(&[
+        "add",
+        "--id",
+        "n1",
+        "--address",
+        "10.0.0.11",
+        "--role",
+        "compute",
+        "--no-run",
+    ])
+    .ok();
+    let state = c.path().join("inventory/.srplay/hosts.nodes.json");
+    assert!(std::fs::read_to_string(&state).unwrap().contains("\"n1\""));
+    std::fs::write(c.path().join("inventory/hosts"), FIXTURE).unwrap();
+    c.run(&[
+        "add",
+        "--id",
+        "n2",
+        "--address",
+        "10.0.0.12",
+        "--role",
+        "compute",
+        "--no-run",
+    ])
+    .ok();
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        !text.contains("\"n1\"") && text.contains("\"n2\""),
+        "{text}"
+    );
+}
+
+#[test]
 fn list_and_show() {
     let c = Cluster::new(FIXTURE);
     c.run(&[

@@ -245,6 +245,10 @@ fn edit<T>(
     let mut table = NodeTable::load(&store.inventory, &locked.text, &locked.state)?;
     let mut state = locked.state.clone();
     let out = f(&mut table, &mut state)?;
+    // Records of nodes someone deleted from the file by hand are dropped.
+    state
+        .nodes
+        .retain(|id, _| !table.doc.host_lines(id).is_empty());
     let text = table.doc.render();
     Inventory::check_ini_text(&text, &store.inventory).map_err(|e| {
         e.with_hint(
