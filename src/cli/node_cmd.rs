@@ -342,11 +342,13 @@ fn add(store: &Store, args: AddArgs, cwd: &Path) -> Result<i32> {
     match outcome {
         Ok(()) => {
             edit(store, |table, state| {
-                let text = table
-                    .doc
-                    .host_lines(&id)
-                    .first()
-                    .map_or(line.clone(), |h| h.text.trim().to_string());
+                let Some(first) = table.doc.host_lines(&id).into_iter().next() else {
+                    return Err(Error::other(format!(
+                        "node {id} was removed from the inventory while its playbook ran"
+                    ))
+                    .with_hint("add it again if it should stay"));
+                };
+                let text = first.text.trim().to_string();
                 for role in &roles {
                     table.doc.remove_host_from(&role.new_group(), &id);
                     if !has_in(table, role.group(), &id) {
