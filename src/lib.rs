@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod modules;
 pub mod output;
 pub mod playbook;
+pub mod state;
 pub mod template;
 pub mod value;
 pub mod vars;

@@ -7,6 +7,10 @@
 //!   `ansible-playbook` as `ansible_play_hosts_all`, which keeps Ansible's order) against
 //!   `Inventory::select(PATTERN)`.
 //!
+//! - `srplay inventory --list / --list --yaml / --graph [GROUP] / --host HOST` against
+//!   `ansible-inventory` with the same arguments: the same bytes on stdout (YAML compared
+//!   as data, since PyYAML writes anchors for values that Python shares between hosts).
+//!
 //! The sources of a case are the lines of its `sources` file (paths relative to the case),
 //! or else its entry whose name starts with `inventory`. Ansible is taken
 //! from `$SRPLAY_ANSIBLE_VENV` (default `/opt/ansible-venv`); without it the test prints a
@@ -186,4 +190,90 @@ fn patterns_match_ansible_play_hosts() {
             assert_eq!(got, want, "{case}: pattern {p:?}");
         }
     }
+}
+
+fn srplay(args: &[&str], cwd: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_srplay"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("ANSIBLE_CONFIG")
+        .output()
+        .expect("run srplay");
+    assert!(
+        out.status.success(),
+        "srplay {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn inventory_command_prints_what_ansible_inventory_prints() {
+    let Some(venv) = venv() else {
+        eprintln!("note: ansible-inventory not found (set SRPLAY_ANSIBLE_VENV); skipping");
+        return;
+    };
+    let empty = tempfile::tempdir().unwrap();
+    // (case, srplay inventory arguments): every case's --list, --list --yaml and --graph,
+    // and a few of its groups and hosts.
+    let mut jobs: Vec<(String, Vec<String>)> = Vec::new();
+    for c in cases() {
+        let base = c.args();
+        let list_args: Vec<&str> = base.iter().map(String::as_str).chain(["--list"]).collect();
+        let list = ansible(&venv, "ansible-inventory", &list_args, empty.path());
+        let parsed: Value = serde_json::from_str(&list).unwrap();
+        let hosts = parsed["_meta"]["hostvars"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        let groups = parsed.as_object().unwrap().keys().filter(|k| *k != "_meta");
+        let mut runs: Vec<Vec<String>> = vec![
+            vec!["--list".into()],
+            vec!["--list".into(), "--yaml".into()],
+            vec!["--graph".into()],
+        ];
+        runs.extend(
+            groups
+                .skip(1)
+                .take(1)
+                .map(|g| vec!["--graph".into(), g.clone()]),
+        );
+        runs.extend(
+            hosts
+                .iter()
+                .take(2)
+                .map(|h| vec!["--host".into(), h.clone()]),
+        );
+        for extra in runs {
+            jobs.push((c.name.clone(), base.iter().cloned().chain(extra).collect()));
+        }
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((case, args)) = jobs.get(i) else {
+                        break;
+                    };
+                    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                    let expected = ansible(&venv, "ansible-inventory", &args, empty.path());
+                    let actual = srplay(&[&["inventory"], args.as_slice()].concat(), empty.path());
+                    if args.contains(&"--yaml") {
+                        let load = |text: &str| {
+                            srplay::yaml::load_str(text, Path::new("out.yml"))
+                                .unwrap()
+                                .map(|n| n.to_value())
+                        };
+                        assert_eq!(load(&actual), load(&expected), "{case}: {args:?}\n{actual}");
+                    } else {
+                        assert_eq!(actual, expected, "{case}: srplay inventory {args:?}");
+                    }
+                }
+            });
+        }
+    });
+    assert!(jobs.len() > 30, "only {} comparisons", jobs.len());
 }

@@ -2,13 +2,32 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, Parser, Subcommand};
+
+use super::inventory_cmd::InventoryArgs;
+use super::node_cmd::NodeArgs;
 
 /// Run Ansible playbooks natively: the same playbooks, inventories and options as
 /// ansible-playbook, from one binary, with no Python on the targets.
 #[derive(Parser, Debug, Default)]
-#[command(name = "srplay", version = version_line(), about, max_term_width = 100)]
+#[command(
+    name = "srplay",
+    version = version_line(),
+    about,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true,
+    subcommand_value_name = "COMMAND",
+    after_help = "`srplay PLAYBOOK...` runs playbooks as ansible-playbook does. A first argument \
+                  that names a command (`inventory`, `node`) runs that command instead: to run a \
+                  playbook file literally named `inventory` or `node`, write `./inventory`."
+)]
 pub struct Cli {
+    /// A command other than running playbooks.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Playbook(s) to run, in order.
     #[arg(value_name = "PLAYBOOK", required = true)]
     pub playbooks: Vec<PathBuf>,
@@ -120,6 +139,15 @@ pub struct Cli {
     /// Module search path (accepted for compatibility; srplay's modules are built in).
     #[arg(short = 'M', long = "module-path", value_name = "MODULE_PATH")]
     pub module_path: Option<String>,
+}
+
+/// The commands besides running playbooks.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show the inventory as ansible-inventory does (--list, --graph, --host).
+    Inventory(InventoryArgs),
+    /// The cluster's node table, kept in its INI inventory: list, show, add, remove, replace.
+    Node(NodeArgs),
 }
 
 fn version_line() -> &'static str {

@@ -4,7 +4,9 @@
 mod args;
 mod config;
 mod extra_vars;
+mod inventory_cmd;
 mod listing;
+mod node_cmd;
 
 use std::path::Path;
 
@@ -17,7 +19,7 @@ use crate::output::HumanOutput;
 use crate::playbook::Loader;
 use crate::value::Map;
 
-pub use args::Cli;
+pub use args::{Cli, Command};
 pub use config::Config;
 
 /// Entry point: parse the command line, run, and return the exit code.
@@ -45,21 +47,17 @@ pub fn main() -> i32 {
     }
 }
 
-fn run(cli: Cli) -> Result<i32, Error> {
+fn run(mut cli: Cli) -> Result<i32, Error> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::other(format!("cannot read the current directory: {e}")))?;
+    match cli.command.take() {
+        Some(Command::Inventory(args)) => return inventory_cmd::run(args, &cwd),
+        Some(Command::Node(args)) => return node_cmd::run(args, &cwd),
+        None => {}
+    }
     let config = Config::load(&cwd)?;
     let opts = options(&cli, &config, &cwd)?;
-    let sources: Vec<String> = if cli.inventory.is_empty() {
-        config.inventory.clone()
-    } else {
-        cli.inventory.clone()
-    };
-    let sources = if sources.is_empty() && Path::new("/etc/ansible/hosts").is_file() {
-        vec!["/etc/ansible/hosts".to_string()]
-    } else {
-        sources
-    };
+    let sources = inventory_sources(&cli.inventory, &config);
     let inventory = Inventory::load(&sources, &cwd)?;
     // As ansible-playbook: a --limit that leaves no host fails before any playbook is
     // read, listings and --syntax-check included.
@@ -132,6 +130,19 @@ fn run(cli: Cli) -> Result<i32, Error> {
         return Ok(exit::USER_INTERRUPTED);
     }
     Ok(code)
+}
+
+/// The `-i` sources given, else the config file's, else `/etc/ansible/hosts` when it exists.
+fn inventory_sources(given: &[String], config: &Config) -> Vec<String> {
+    if !given.is_empty() {
+        given.to_vec()
+    } else if !config.inventory.is_empty() {
+        config.inventory.clone()
+    } else if Path::new("/etc/ansible/hosts").is_file() {
+        vec!["/etc/ansible/hosts".to_string()]
+    } else {
+        Vec::new()
+    }
 }
 
 /// CLI over environment over config file over Ansible's defaults.

@@ -11,6 +11,7 @@
 //! is what the tests compare against.
 
 mod address;
+pub mod edit;
 mod graph;
 mod group;
 mod host;
@@ -20,6 +21,7 @@ mod literal;
 mod pattern;
 mod script;
 mod sources;
+mod tree;
 mod vars_dirs;
 mod yaml_source;
 
@@ -78,6 +80,12 @@ impl Inventory {
             cwd: cwd.to_path_buf(),
             implicit_name: OnceLock::new(),
         })
+    }
+
+    /// Parse `text` as the INI inventory at `path` would be parsed, and return its
+    /// first error (with file:line). Used to check an edit before it is written.
+    pub fn check_ini_text(text: &str, path: &Path) -> Result<()> {
+        ini::parse(&mut Graph::new(), text, path)
     }
 
     /// Warnings Ansible would print while loading (empty inventory, odd group names, …).
@@ -227,6 +235,17 @@ impl Inventory {
     /// direct hosts and children, and `_meta.hostvars` with each host's merged variables.
     pub fn to_list_json(&self, playbook_dir: Option<&Path>) -> Result<Value> {
         list_json::build(self, playbook_dir)
+    }
+
+    /// What `ansible-inventory --list --yaml` prints (before YAML layout): groups nested
+    /// under their parents, hosts with their variables at their first appearance.
+    pub fn to_list_yaml_value(&self, playbook_dir: Option<&Path>) -> Result<Value> {
+        list_json::build_yaml(self, playbook_dir)
+    }
+
+    /// The `ansible-inventory --graph GROUP` tree, or `None` when there is no such group.
+    pub fn to_graph(&self, group: &str) -> Option<String> {
+        tree::build(self, group)
     }
 
     /// Forget cached `group_vars/`/`host_vars/` files, so that the next

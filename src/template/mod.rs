@@ -30,6 +30,8 @@ mod tests;
 use context::RenderCtx;
 use convert::to_json;
 use engine::{Engine, FileSyntax};
+/// PyYAML's `yaml.dump` layout (for `ansible-inventory --yaml`).
+pub(crate) use filters::yaml_dump::dump as yaml_dump;
 
 /// The value of `omit`: a module argument equal to it is dropped by the engine.
 pub const OMIT_PLACEHOLDER: &str = "__omit_place_holder__srplay";

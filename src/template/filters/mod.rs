@@ -20,7 +20,7 @@ mod random;
 mod regex;
 mod scalars;
 mod version;
-mod yaml_dump;
+pub(super) mod yaml_dump;
 
 pub(crate) fn register(env: &mut Environment<'static>) {
     scalars::register(env);

@@ -1,0 +1,644 @@
+//! `srplay node list|show|add|remove`: the cluster's node table, kept in its INI
+//! inventory (see `state::nodes` for the layout and `state::store` for the safety of
+//! each edit). `add` and `remove` run the role's playbook on the node unless `--no-run`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use clap::{ArgAction, Args, Subcommand};
+
+use super::{Cli, Config};
+use crate::diagnostic::{Error, Result};
+use crate::engine::{Runner, exit};
+use crate::inventory::Inventory;
+use crate::output::{Event, HumanOutput, Output, Status};
+use crate::playbook::Loader;
+use crate::state::nodes::{
+    self, Node, NodeRecord, NodeState, NodeTable, Role, StateFile, host_line, roles_text,
+};
+use crate::state::store::Store;
+
+/// The environment variable `node add` reads the node's SSH password from.
+const PASSWORD_ENV: &str = "SRPLAY_NODE_PASSWORD";
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+The inventory stays plain Ansible INI: nodes not yet installed are in [new-<role>], installed \
+ones in [<role>] (manage nodes also in [etcd]). srplay keeps what groups cannot say (failed, \
+the failing task, timestamps) in .srplay/<inventory>.nodes.json beside the inventory, locks \
+edits with .srplay/<inventory>.lock and keeps backups in .srplay/backups/.")]
+pub struct NodeArgs {
+    /// The cluster's INI inventory.
+    #[arg(
+        id = "node_inventory",
+        short = 'i',
+        long = "inventory",
+        value_name = "INVENTORY",
+        default_value = "inventory/hosts",
+        global = true
+    )]
+    pub inventory: PathBuf,
+
+    #[command(subcommand)]
+    pub action: NodeAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeAction {
+    /// List the nodes: id, address, roles, state.
+    List,
+    /// Show everything known about one node.
+    Show {
+        /// The node's id.
+        id: String,
+    },
+    /// Add a node under [new-<role>], run its role's playbook, then move it to [<role>].
+    Add(AddArgs),
+    /// Run the removal playbook (if there is one), then drop the node from every group.
+    Remove(RemoveArgs),
+    /// Add a new node in place of an old one, then remove the old one once the new one is
+    /// installed: never two membership changes at once.
+    Replace(ReplaceArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Example:
+  srplay node replace -i inventory/hosts old-node --id new-node --address 10.0.0.8
+
+The new node gets the old one's roles unless --role says otherwise. If the new node fails to \
+install, the old one is left as it is; run the same command again to resume.")]
+pub struct ReplaceArgs {
+    /// The node to replace.
+    pub old: String,
+
+    #[command(flatten)]
+    pub add: AddArgs,
+
+    /// The removal playbook for the old node (default: delnode.yml when it exists).
+    #[arg(long = "remove-playbook", value_name = "PLAYBOOK")]
+    pub remove_playbook: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "\
+Examples:
+  srplay node add -i inventory/hosts --address 10.0.0.7 --role compute
+  srplay node add -i inventory/hosts --id node-7 --address 10.0.0.7 --role manage,compute --no-run
+  SRPLAY_NODE_PASSWORD=... srplay node add --address 10.0.0.7 --role gateway
+
+The password is never taken on the command line (other users can read it there): use \
+--password-file, the SRPLAY_NODE_PASSWORD variable, or --ask-pass. It is used for the run and \
+never written anywhere. Running the same command again resumes a node that failed.")]
+pub struct AddArgs {
+    /// The node's id: a name or a UUID (default: a new UUID).
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+
+    /// The node's address: IPv4, IPv6 or a host name.
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: String,
+
+    /// Roles: manage, gateway, compute (comma-separated or repeated).
+    #[arg(long, value_name = "ROLES", action = ArgAction::Append)]
+    pub role: Vec<String>,
+
+    /// SSH port.
+    #[arg(long, value_name = "PORT", default_value_t = 22)]
+    pub port: u16,
+
+    /// SSH user (written as ansible_user; default: Ansible's).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Read the SSH password from this file (its first line).
+    #[arg(long = "password-file", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Prompt for the SSH password on the terminal.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+
+    /// Only edit the inventory: the node stays new.
+    #[arg(long = "no-run")]
+    pub no_run: bool,
+
+    /// The playbook to run (default: addmaster.yml for manage, gateway.yml for gateway,
+    /// addnode.yml for compute, from the current directory).
+    #[arg(long, value_name = "PLAYBOOK", action = ArgAction::Append)]
+    pub playbook: Vec<PathBuf>,
+
+    /// Verbose playbook output.
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    /// The node's id.
+    pub id: String,
+
+    /// Only edit the inventory: run no removal playbook.
+    #[arg(long = "no-run")]
+    pub no_run: bool,
+
+    /// The removal playbook (default: delnode.yml in the current directory, when it exists).
+    #[arg(long, value_name = "PLAYBOOK")]
+    pub playbook: Option<PathBuf>,
+
+    /// Remove an etcd member even if the cluster would lose quorum (the node is already gone).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Verbose playbook output.
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+pub fn run(args: NodeArgs, cwd: &Path) -> Result<i32> {
+    let store = Store::open(&cwd.join(&args.inventory))?;
+    match args.action {
+        NodeAction::List => list(&store),
+        NodeAction::Show { id } => show(&store, &id),
+        NodeAction::Add(add_args) => add(&store, add_args, cwd),
+        NodeAction::Remove(remove_args) => remove(&store, remove_args, cwd),
+        NodeAction::Replace(replace_args) => replace(&store, replace_args, cwd),
+    }
+}
+
+fn read_table(store: &Store) -> Result<NodeTable> {
+    let (text, state) = store.read()?;
+    NodeTable::load(&store.inventory, &text, &state)
+}
+
+fn list(store: &Store) -> Result<i32> {
+    let table = read_table(store)?;
+    let rows: Vec<[String; 4]> = table
+        .nodes
+        .iter()
+        .map(|n| {
+            [
+                n.id.clone(),
+                n.address.clone(),
+                roles_text(&n.roles),
+                n.state.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "ADDRESS", "ROLES", "STATE"].map(String::from);
+    let mut widths = header.clone().map(|h| h.len());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    Ok(exit::OK)
+}
+
+fn show(store: &Store, id: &str) -> Result<i32> {
+    let table = read_table(store)?;
+    let node = table.find(id)?;
+    println!("id:       {}", node.id);
+    println!("address:  {}", node.address);
+    println!("port:     {}", node.port);
+    if let Some(user) = &node.user {
+        println!("user:     {user}");
+    }
+    println!("roles:    {}", roles_text(&node.roles));
+    println!("state:    {}", node.state);
+    println!("groups:   {}", node.groups.join(", "));
+    if let Some(record) = &node.record {
+        println!("updated:  {}", record.updated);
+        if let Some(task) = &record.failed_task {
+            println!("failed task: {task}");
+        }
+        if let Some(msg) = &record.message {
+            println!("message:  {msg}");
+        }
+    }
+    for line in table.doc.host_lines(id) {
+        println!(
+            "declared: {}:{} [{}]",
+            store.inventory.display(),
+            line.line,
+            line.group
+        );
+    }
+    Ok(exit::OK)
+}
+
+/// Lock, load the table, apply `f` to it and the state, check the result still parses,
+/// write both. `f`'s warnings are printed once the edit is durable.
+fn edit<T>(
+    store: &Store,
+    f: impl FnOnce(&mut NodeTable, &mut StateFile) -> Result<T>,
+) -> Result<T> {
+    let locked = store.lock()?;
+    let mut table = NodeTable::load(&store.inventory, &locked.text, &locked.state)?;
+    let mut state = locked.state.clone();
+    let out = f(&mut table, &mut state)?;
+    // Records of nodes someone deleted from the file by hand are dropped.
+    state
+        .nodes
+        .retain(|id, _| !table.doc.host_lines(id).is_empty());
+    let text = table.doc.render();
+    Inventory::check_ini_text(&text, &store.inventory).map_err(|e| {
+        e.with_hint(
+            "srplay's edit would break the inventory: nothing was written; please report this",
+        )
+    })?;
+    locked.commit(&text, &state)?;
+    Ok(out)
+}
+
+fn set_state(state: &mut StateFile, id: &str, new: NodeState) {
+    state.nodes.insert(id.to_string(), NodeRecord::new(new));
+}
+
+fn add(store: &Store, args: AddArgs, cwd: &Path) -> Result<i32> {
+    let id = match &args.id {
+        Some(id) => id.clone(),
+        None => new_uuid(),
+    };
+    nodes::validate_id(&id)?;
+    nodes::validate_address(&args.address)?;
+    let roles = nodes::parse_roles(&args.role)?;
+    if let Some(user) = &args.user {
+        nodes::validate_user(user)?;
+    }
+    let playbooks = if args.no_run {
+        Vec::new()
+    } else {
+        add_playbooks(&args, &roles, cwd)?
+    };
+    let password = read_password(&args)?;
+    let line = host_line(&id, &args.address, args.port, args.user.as_deref(), &roles);
+    let running = !playbooks.is_empty();
+    let (resumed, warnings) = edit(store, |table, state| {
+        if let Some(node) = table.get(&id) {
+            let same = node.address == args.address && node.roles == roles;
+            if same && node.state != NodeState::Installed && node.state != NodeState::Removing {
+                if running {
+                    set_state(state, &id, NodeState::Installing);
+                }
+                return Ok((true, Vec::new()));
+            }
+        }
+        table.check_new(&id, &args.address)?;
+        let warnings = table.add_warnings(&roles);
+        for role in &roles {
+            table.doc.add_host_line(&role.new_group(), &line);
+        }
+        set_state(
+            state,
+            &id,
+            if running {
+                NodeState::Installing
+            } else {
+                NodeState::New
+            },
+        );
+        Ok((false, warnings))
+    })?;
+    for w in &warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    let groups: Vec<String> = roles
+        .iter()
+        .map(|r| format!("[{}]", r.new_group()))
+        .collect();
+    if resumed {
+        println!("node {id} is already in {}: resuming it", groups.join(" "));
+    } else {
+        println!(
+            "added node {id} ({}, roles {}) to {}: {}",
+            args.address,
+            roles_text(&roles),
+            store.inventory.display(),
+            groups.join(" ")
+        );
+    }
+    if !running {
+        println!("node {id} is new: its playbook was not run (--no-run)");
+        return Ok(exit::OK);
+    }
+    let outcome = run_playbooks(
+        cwd,
+        store,
+        &id,
+        &playbooks,
+        &roles_text(&roles),
+        password,
+        args.verbose,
+    );
+    match outcome {
+        Ok(()) => {
+            edit(store, |table, state| {
+                let Some(first) = table.doc.host_lines(&id).into_iter().next() else {
+                    return Err(Error::other(format!(
+                        "node {id} was removed from the inventory while its playbook ran"
+                    ))
+                    .with_hint("add it again if it should stay"));
+                };
+                let text = first.text.trim().to_string();
+                for role in &roles {
+                    table.doc.remove_host_from(&role.new_group(), &id);
+                    if !has_in(table, role.group(), &id) {
+                        table.doc.add_host_line(role.group(), &text);
+                    }
+                }
+                if roles.contains(&Role::Manage) && !has_in(table, "etcd", &id) {
+                    table.doc.add_host_line("etcd", &text);
+                }
+                set_state(state, &id, NodeState::Installed);
+                Ok(())
+            })?;
+            let groups: Vec<String> = roles.iter().map(|r| format!("[{}]", r.group())).collect();
+            println!("node {id} installed: now in {}", groups.join(" "));
+            Ok(exit::OK)
+        }
+        Err(failure) => {
+            edit(store, |_, state| {
+                let mut record = NodeRecord::new(NodeState::Failed);
+                record.failed_task = failure.task.clone();
+                record.message = Some(failure.message.clone());
+                state.nodes.insert(id.clone(), record);
+                Ok(())
+            })?;
+            Err(failure.into_error(&id, "install"))
+        }
+    }
+}
+
+fn has_in(table: &NodeTable, group: &str, id: &str) -> bool {
+    table.doc.host_lines(id).iter().any(|h| h.group == group)
+}
+
+fn remove(store: &Store, args: RemoveArgs, cwd: &Path) -> Result<i32> {
+    let playbook = if args.no_run {
+        None
+    } else {
+        match &args.playbook {
+            Some(p) => Some(existing(cwd, p)?),
+            None => Some(cwd.join("delnode.yml")).filter(|p| p.is_file()),
+        }
+    };
+    let id = args.id.clone();
+    let ran = playbook.is_some();
+    if let Some(playbook) = playbook {
+        let node = edit(store, |table, state| {
+            let node: Node = table.find(&id)?.clone();
+            table.check_remove(&node, args.force)?;
+            set_state(state, &id, NodeState::Removing);
+            Ok(node)
+        })?;
+        if let Err(failure) = run_playbooks(
+            cwd,
+            store,
+            &id,
+            &[playbook],
+            &roles_text(&node.roles),
+            None,
+            args.verbose,
+        ) {
+            edit(store, |_, state| {
+                let mut record = NodeRecord::new(NodeState::Removing);
+                record.failed_task = failure.task.clone();
+                record.message = Some(failure.message.clone());
+                state.nodes.insert(id.clone(), record);
+                Ok(())
+            })?;
+            return Err(failure.into_error(&id, "remove"));
+        }
+    }
+    let (removed, warnings) = edit(store, |table, state| {
+        // Checked (again): another edit may have run while the playbook did.
+        let node = table.find(&id)?.clone();
+        let warnings = table.check_remove(&node, args.force || ran)?;
+        let n = table.doc.remove_host(&id);
+        state.nodes.remove(&id);
+        Ok((n, warnings))
+    })?;
+    for w in &warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    println!(
+        "removed node {id} from {} ({removed} line{})",
+        store.inventory.display(),
+        if removed == 1 { "" } else { "s" }
+    );
+    Ok(exit::OK)
+}
+
+fn replace(store: &Store, mut args: ReplaceArgs, cwd: &Path) -> Result<i32> {
+    let old = read_table(store)?.find(&args.old)?.clone();
+    if args.add.role.is_empty() {
+        args.add.role = vec![roles_text(&old.roles)];
+    }
+    if args.add.id.as_deref() == Some(old.id.as_str()) {
+        return Err(
+            Error::options(format!("the new node needs an id other than '{}'", old.id))
+                .with_hint("leave --id out for a new UUID"),
+        );
+    }
+    let remove_args = RemoveArgs {
+        id: old.id.clone(),
+        no_run: args.add.no_run,
+        playbook: args.remove_playbook.take(),
+        // The new member has just installed: an etcd of two that both answer can drop
+        // one. The last-manage-node refusal still holds.
+        force: true,
+        verbose: args.add.verbose,
+    };
+    add(store, args.add, cwd)?;
+    remove(store, remove_args, cwd)
+}
+
+/// The playbooks `node add` runs: `--playbook`, or each role's default, from `cwd`.
+fn add_playbooks(args: &AddArgs, roles: &[Role], cwd: &Path) -> Result<Vec<PathBuf>> {
+    let wanted: Vec<PathBuf> = if args.playbook.is_empty() {
+        let mut v: Vec<PathBuf> = Vec::new();
+        for role in roles {
+            let p = PathBuf::from(match role {
+                Role::Manage => "addmaster.yml",
+                Role::Gateway => "gateway.yml",
+                Role::Compute => "addnode.yml",
+            });
+            if !v.contains(&p) {
+                v.push(p);
+            }
+        }
+        v
+    } else {
+        args.playbook.clone()
+    };
+    wanted.iter().map(|p| existing(cwd, p)).collect()
+}
+
+fn existing(cwd: &Path, p: &Path) -> Result<PathBuf> {
+    let full = cwd.join(p);
+    if full.is_file() {
+        Ok(full)
+    } else {
+        Err(Error::options(format!("playbook {} not found", full.display())).with_hint(
+            "run from the directory that holds the cluster's playbooks, pass --playbook FILE, or --no-run to only edit the inventory",
+        ))
+    }
+}
+
+/// The SSH password from `--password-file`, `$SRPLAY_NODE_PASSWORD` or a prompt; never argv.
+fn read_password(args: &AddArgs) -> Result<Option<String>> {
+    if let Some(file) = &args.password_file {
+        let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, &e))?;
+        return Ok(Some(text.lines().next().unwrap_or_default().to_string()));
+    }
+    if let Ok(p) = std::env::var(PASSWORD_ENV) {
+        return Ok(Some(p));
+    }
+    if args.ask_pass {
+        return super::rpassword_prompt("SSH password: ").map(Some);
+    }
+    Ok(None)
+}
+
+fn new_uuid() -> String {
+    let mut bytes = [0u8; 16];
+    fastrand::fill(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// Why a playbook run on a node did not succeed.
+struct Failure {
+    task: Option<String>,
+    message: String,
+}
+
+impl Failure {
+    fn into_error(self, id: &str, what: &str) -> Error {
+        let at = match &self.task {
+            Some(task) => format!(" at task '{task}'"),
+            None => String::new(),
+        };
+        Error::other(format!(
+            "node {id} failed to {what}{at}: {}",
+            self.message
+        ))
+        .with_hint(format!(
+            "`srplay node show {id}` shows the recorded failure; fix the cause and run the same command again (with `--id {id}`) to resume"
+        ))
+    }
+}
+
+/// Run `playbooks` on the node alone (`--limit ID -e noderule=ROLES`), as the plain
+/// `srplay PLAYBOOK` run would, and report the first failing task of the node.
+fn run_playbooks(
+    cwd: &Path,
+    store: &Store,
+    id: &str,
+    playbooks: &[PathBuf],
+    noderule: &str,
+    password: Option<String>,
+    verbose: u8,
+) -> std::result::Result<(), Failure> {
+    let load_failure = |e: Error| Failure {
+        task: None,
+        message: e.to_string(),
+    };
+    let config = Config::load(cwd).map_err(load_failure)?;
+    let cli = Cli {
+        inventory: vec![store.inventory.display().to_string()],
+        extra_vars: vec![format!("noderule={noderule}")],
+        limit: Some(id.to_string()),
+        verbose,
+        ..Cli::default()
+    };
+    let mut opts = super::options(&cli, &config, cwd).map_err(load_failure)?;
+    opts.connection_password = password;
+    let inventory = Inventory::load(&cli.inventory, cwd).map_err(load_failure)?;
+    let loader = Loader::new(config.roles_path.clone());
+    let books = playbooks
+        .iter()
+        .map(|p| loader.load_playbook(p).map(|pb| (p, pb)))
+        .collect::<Result<Vec<_>>>()
+        .map_err(load_failure)?;
+    let failure = Arc::new(Mutex::new(None));
+    let out = Box::new(FailureRecorder {
+        inner: HumanOutput::new(opts.verbosity, opts.diff),
+        host: id.to_string(),
+        task: String::new(),
+        failure: failure.clone(),
+    });
+    let runner = Runner::new(opts, inventory, loader, out).map_err(load_failure)?;
+    for (path, pb) in &books {
+        println!(
+            "running {} --limit {id} -e noderule={noderule}",
+            path.display()
+        );
+        runner.run_playbook(pb).map_err(load_failure)?;
+        if runner.stopped() {
+            break;
+        }
+    }
+    let code = runner.finish();
+    let recorded = failure.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if crate::engine::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Failure {
+            task: recorded.map(|(task, _)| task),
+            message: "interrupted (Ctrl-C)".into(),
+        });
+    }
+    match (code, recorded) {
+        (exit::OK, _) => Ok(()),
+        (_, Some((task, message))) => Err(Failure {
+            task: Some(task),
+            message,
+        }),
+        (code, None) => Err(Failure {
+            task: None,
+            message: format!("the playbook run ended with exit code {code}"),
+        }),
+    }
+}
+
+/// Passes every event to the human output, and keeps the first failure of one host.
+struct FailureRecorder {
+    inner: HumanOutput,
+    host: String,
+    task: String,
+    failure: Arc<Mutex<Option<(String, String)>>>,
+}
+
+impl Output for FailureRecorder {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::TaskStart { name, .. } => self.task = name.to_string(),
+            Event::Result(r)
+                if r.host == self.host
+                    && !r.ignored
+                    && matches!(r.status, Status::Failed | Status::Unreachable) =>
+            {
+                let mut slot = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    let msg = r
+                        .result
+                        .get("msg")
+                        .map(crate::value::to_display_string)
+                        .unwrap_or_else(|| "failed".into());
+                    *slot = Some((self.task.clone(), msg));
+                }
+            }
+            _ => {}
+        }
+        self.inner.event(event);
+    }
+}
