@@ -504,7 +504,9 @@ fn read_password(args: &AddArgs) -> Result<Option<String>> {
         return Ok(Some(p));
     }
     if args.ask_pass {
-        return super::rpassword_prompt("SSH password: ").map(Some);
+        return crate::output::prompt::ask("SSH password: ", false)
+            .map(Some)
+            .map_err(Error::options);
     }
     Ok(None)
 }
