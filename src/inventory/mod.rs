@@ -197,9 +197,9 @@ impl Inventory {
         match h {
             Some(h) => vars.extend(self.graph.hosts[h].vars.clone()),
             None => {
-                // The implicit localhost carries a copy of `all`'s vars as its own, and
-                // a local connection.
-                vars.extend(self.graph.groups[ALL].vars.clone());
+                // The implicit localhost gets `all`'s inventory-file vars at group level
+                // (in `file_group_vars`, so `group_vars/all` files win over them, as in
+                // ansible-core 2.19), and a local connection.
                 vars.insert("ansible_connection".into(), Value::from("local"));
             }
         }
