@@ -447,6 +447,19 @@ fn implicit_localhost_keeps_the_first_name_asked() {
 }
 
 #[test]
+fn implicit_localhost_lets_group_vars_all_win_over_inventory_all_vars() {
+    // ansible-inventory -i ini_features/inventory --host localhost: top is 2 (group_vars/all),
+    // not 1 ([all:vars]): the implicit localhost takes `all`'s vars at group level.
+    let dir = tree(&[
+        ("hosts", "[g]\nh\n[all:vars]\ntop=1\n"),
+        ("group_vars/all.yml", "top: 2\n"),
+    ]);
+    let inv = Inventory::load(&["hosts".to_string()], dir.path()).unwrap();
+    assert_eq!(vars(&inv, "localhost")["top"], json!(2));
+    assert_eq!(vars(&inv, "h")["top"], json!(2));
+}
+
+#[test]
 fn inventory_localhost_stands_in_for_the_implicit_one() {
     let (_d, inv) = ini("[g]\nlocalhost ansible_connection=local\n");
     assert_eq!(inv.select("127.0.0.1").unwrap(), ["localhost"]);
