@@ -10,11 +10,13 @@
 #[path = "compat/output.rs"]
 mod output;
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -153,7 +155,7 @@ impl Tools {
             .unwrap();
         let root = tmp.path().canonicalize().unwrap();
         let (work, out, home) = (root.join("case"), root.join("out"), root.join("home"));
-        copy_dir(&case.dir, &work);
+        support::copy_dir(&case.dir, &work);
         if !work.join("inventory").exists() {
             let default =
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/default-inventory");
@@ -184,7 +186,7 @@ impl Tools {
                 .env("COMPAT_MARKER", "from-environment")
                 .env_remove("ANSIBLE_CONFIG");
             let started = Instant::now();
-            let (rc, stdout, stderr) = run_with_timeout(cmd, &root);
+            let (rc, stdout, stderr) = support::run_with_timeout(cmd, &root, RUN_TIMEOUT);
             let normalise = |s: String| {
                 s.replace(&out.display().to_string(), "<OUT>")
                     .replace(&work.display().to_string(), "<CASE>")
@@ -203,45 +205,6 @@ impl Tools {
             });
         }
         runs
-    }
-}
-
-fn run_with_timeout(mut cmd: Command, root: &Path) -> (i32, String, String) {
-    // Output goes to files, not pipes, so that a chatty child never blocks on a full pipe.
-    let (out_path, err_path) = (root.join("stdout.txt"), root.join("stderr.txt"));
-    cmd.stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let started = Instant::now();
-    let rc = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code().unwrap_or(-1);
-        }
-        if started.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break -1;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let read =
-        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
-    (rc, read(&out_path), read(&err_path))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

@@ -23,9 +23,11 @@
 //! `SRPLAY_ANSIBLE_VENV` points at the venv with ansible-core 2.19 (default
 //! `/opt/ansible-venv`).
 
+mod support;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -292,7 +294,7 @@ impl Workspace {
         std::fs::create_dir_all(&home).unwrap();
         let work = if target.copy {
             let work = root.join("case");
-            copy_dir(&target.dir, &work);
+            support::copy_dir(&target.dir, &work);
             if !work.join("inventory").exists() {
                 std::fs::copy(&target.inventory, work.join("inventory")).unwrap();
             }
@@ -343,7 +345,7 @@ impl Workspace {
             .env("ANSIBLE_DEPRECATION_WARNINGS", "0")
             .env("ANSIBLE_STDOUT_CALLBACK", "default")
             .env_remove("ANSIBLE_CONFIG");
-        let (rc, stdout, stderr) = run_with_timeout(cmd, &self.root);
+        let (rc, stdout, stderr) = support::run_with_timeout(cmd, &self.root, RUN_TIMEOUT);
         let normalise = |s: String| {
             s.replace(&self.work.display().to_string(), "<CASE>")
                 .replace(&self.root.display().to_string(), "<TMP>")
@@ -352,46 +354,6 @@ impl Workspace {
             rc,
             stdout: normalise(stdout),
             stderr: normalise(stderr),
-        }
-    }
-}
-
-fn run_with_timeout(mut cmd: Command, root: &Path) -> (i32, String, String) {
-    // Output goes to files, not pipes, so that a chatty child never blocks on a full
-    // pipe; one call at a time per workspace, so the names cannot clash.
-    let (out_path, err_path) = (root.join("stdout.txt"), root.join("stderr.txt"));
-    cmd.stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let started = Instant::now();
-    let rc = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code().unwrap_or(-1);
-        }
-        if started.elapsed() > RUN_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            break -1;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let read =
-        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
-    (rc, read(&out_path), read(&err_path))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
         }
     }
 }

@@ -593,12 +593,7 @@ impl PlayRun<'_> {
                 return (result, action_out);
             }
             result.insert("attempts".into(), Value::from(attempt));
-            let mut s = stack.clone();
-            if let Some(reg) = &task.register {
-                let mut m = Map::new();
-                m.insert(reg.clone(), Value::Object(result.clone()));
-                s.push_map(m);
-            }
+            let s = with_registered(task, stack, &result);
             let scope = Scope {
                 vars: &s,
                 search_paths,
@@ -640,12 +635,7 @@ impl PlayRun<'_> {
         if task.changed_when.is_empty() && task.failed_when.is_empty() {
             return;
         }
-        let mut s = stack.clone();
-        if let Some(reg) = &task.register {
-            let mut m = Map::new();
-            m.insert(reg.clone(), Value::Object(result.clone()));
-            s.push_map(m);
-        }
+        let s = with_registered(task, stack, result);
         let scope = Scope {
             vars: &s,
             search_paths,
@@ -1046,6 +1036,18 @@ impl PlayRun<'_> {
             _ => {}
         }
     }
+}
+
+/// The variables `until`, `changed_when` and `failed_when` see: the task's, with the
+/// registered name bound to the result so far.
+fn with_registered(task: &Task, stack: &VarStack, result: &Map) -> VarStack {
+    let mut s = stack.clone();
+    if let Some(reg) = &task.register {
+        let mut m = Map::new();
+        m.insert(reg.clone(), Value::Object(result.clone()));
+        s.push_map(m);
+    }
+    s
 }
 
 fn status_of(result: &Map) -> Status {

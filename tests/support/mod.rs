@@ -1,0 +1,48 @@
+//! Helpers shared by the differential test binaries (`compat`, `listing_compat`): running
+//! a tool with a time limit and copying a case into a scratch directory.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Run `cmd` with no stdin, its output going to `root/stdout.txt` and `root/stderr.txt`
+/// (files, not pipes, so a chatty child never blocks on a full pipe; one call at a time
+/// per `root`, so the names cannot clash). A run over `limit` is killed and gets rc -1.
+pub fn run_with_timeout(mut cmd: Command, root: &Path, limit: Duration) -> (i32, String, String) {
+    let (out_path, err_path) = (root.join("stdout.txt"), root.join("stderr.txt"));
+    cmd.stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let started = Instant::now();
+    let rc = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break -1;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    (rc, read(&out_path), read(&err_path))
+}
+
+/// Copy a directory tree (a case) into `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
