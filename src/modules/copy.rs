@@ -97,54 +97,19 @@ impl Module for Copy {
 }
 
 /// `content` as bytes: a string as it is, anything else as Python's `json.dumps`
-/// writes it (`{"a": [1, 2]}`), as Ansible does.
+/// writes it (`{"a": [1, 2]}`, non-ASCII escaped), as Ansible does.
 fn content_bytes(content: &Value) -> Vec<u8> {
-    use serde::Serialize;
     match content {
         Value::String(s) => s.as_bytes().to_vec(),
-        other => {
-            let mut out = Vec::new();
-            let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonJson);
-            // Serializing a JSON value into memory cannot fail.
-            let _ = other.serialize(&mut ser);
-            out
-        }
-    }
-}
-
-/// Python's default JSON separators: `", "` between items, `": "` after keys.
-struct PythonJson;
-
-impl serde_json::ser::Formatter for PythonJson {
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
-    }
-
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
-    }
-
-    fn begin_object_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-    ) -> std::io::Result<()> {
-        writer.write_all(b": ")
+        other => crate::value::json_dumps_with(
+            other,
+            &crate::value::JsonFormat {
+                indent: None,
+                sort_keys: false,
+                ensure_ascii: true,
+            },
+        )
+        .into_bytes(),
     }
 }
 
