@@ -236,6 +236,18 @@ fn yaml_inventory_groups_hosts_and_vars() {
 }
 
 #[test]
+fn yaml_group_vars_apply_merge_keys() {
+    // Was: `vars: {<<: *common, tier: back}` kept a literal "<<" variable.
+    let dir = tree(&[(
+        "inv.yml",
+        "web:\n  hosts: {w1: }\n  vars: &common {tier: front, a: 1}\napi:\n  hosts: {a1: }\n  vars:\n    <<: *common\n    tier: back\n",
+    )]);
+    let inv = Inventory::load(&["inv.yml".to_string()], dir.path()).unwrap();
+    // ansible-inventory --host a1
+    assert_eq!(vars(&inv, "a1"), json!({"tier": "back", "a": 1}));
+}
+
+#[test]
 fn yaml_structure_errors_point_at_the_node() {
     let dir = tree(&[("inv.yml", "all:\n  hosts:\n    - web1\n")]);
     let err = Inventory::load(&["inv.yml".to_string()], dir.path()).unwrap_err();

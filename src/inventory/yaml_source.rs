@@ -110,11 +110,19 @@ fn parse_group(graph: &mut Graph, name: &str, data: &Node, depth: usize) -> Resu
             }
         };
         match section.as_str() {
-            "vars" => {
-                for (k, v, _) in entries {
-                    graph.set_group_var(g, &k, v.map_or(Value::Null, Node::to_value));
+            "vars" => match value.to_value() {
+                // Through `to_value`, so that merge keys (`<<: *common`) are applied.
+                Value::Object(vars) => {
+                    for (k, v) in vars {
+                        graph.set_group_var(g, &k, v);
+                    }
                 }
-            }
+                _ => {
+                    for (k, _, _) in entries {
+                        graph.set_group_var(g, &k, Value::Null);
+                    }
+                }
+            },
             "children" => {
                 for (child, v, _) in entries {
                     let null = Node {
