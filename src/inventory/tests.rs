@@ -236,6 +236,32 @@ fn yaml_inventory_groups_hosts_and_vars() {
 }
 
 #[test]
+fn yaml_group_vars_apply_merge_keys() {
+    // Was: `vars: {<<: *common, tier: back}` kept a literal "<<" variable.
+    let dir = tree(&[(
+        "inv.yml",
+        "web:\n  hosts: {w1: }\n  vars: &common {tier: front, a: 1}\napi:\n  hosts: {a1: }\n  vars:\n    <<: *common\n    tier: back\n",
+    )]);
+    let inv = Inventory::load(&["inv.yml".to_string()], dir.path()).unwrap();
+    // ansible-inventory --host a1
+    assert_eq!(vars(&inv, "a1"), json!({"tier": "back", "a": 1}));
+}
+
+#[test]
+fn yaml_merge_keys_in_groups_and_hosts_follow_python_order() {
+    // Was: `<<` in a group was skipped as an unknown key, and in `hosts:` became a host.
+    let dir = tree(&[(
+        "inv.yml",
+        "base: &b\n  hosts: {b1: }\n  vars: {x: 1}\nderived:\n  <<: *b\n  vars: {x: 2}\nhh:\n  hosts:\n    <<: {m1: {v: 1}, m2: }\n    h9:\n",
+    )]);
+    let inv = Inventory::load(&["inv.yml".to_string()], dir.path()).unwrap();
+    // ansible-inventory -i inv.yml --list: merged hosts come first.
+    assert_eq!(inv.groups_map()["derived"], ["b1"]);
+    assert_eq!(inv.groups_map()["hh"], ["m1", "m2", "h9"]);
+    assert_eq!(vars(&inv, "b1"), json!({"x": 2}));
+}
+
+#[test]
 fn yaml_structure_errors_point_at_the_node() {
     let dir = tree(&[("inv.yml", "all:\n  hosts:\n    - web1\n")]);
     let err = Inventory::load(&["inv.yml".to_string()], dir.path()).unwrap_err();

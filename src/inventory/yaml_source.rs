@@ -37,7 +37,7 @@ pub(crate) fn parse(
             path.display()
         ))));
     };
-    let Some(pairs) = root.as_map() else {
+    if root.as_map().is_none() {
         return Err(NotYaml::Format(
             Error::parse(format!(
                 "YAML inventory has invalid structure, it should be a dictionary, got a {}",
@@ -45,7 +45,7 @@ pub(crate) fn parse(
             ))
             .at(root.span.clone()),
         ));
-    };
+    }
     if root.get("plugin").is_some_and(|p| !p.is_null()) {
         return Err(NotYaml::Invalid(
             Error::parse("inventory plugin configuration files are not supported by srplay")
@@ -55,7 +55,7 @@ pub(crate) fn parse(
                 ),
         ));
     }
-    for (key, value) in pairs {
+    for (key, value) in root.merged_pairs() {
         parse_group(graph, &key.key_string(), value, 0).map_err(NotYaml::Invalid)?;
     }
     Ok(())
@@ -70,7 +70,7 @@ fn parse_group(graph: &mut Graph, name: &str, data: &Node, depth: usize) -> Resu
     }
     let g = graph.add_group(name);
     let pairs = match &data.kind {
-        NodeKind::Map(pairs) => pairs,
+        NodeKind::Map(_) => data.merged_pairs(),
         NodeKind::Scalar(Value::Null) => return Ok(g),
         _ => {
             graph.warn(format!(
@@ -97,8 +97,9 @@ fn parse_group(graph: &mut Graph, name: &str, data: &Node, depth: usize) -> Resu
         let entries: Vec<(String, Option<&Node>, &Node)> = match &value.kind {
             NodeKind::Scalar(Value::Null) => continue,
             NodeKind::Scalar(Value::String(s)) => vec![(s.clone(), None, value)],
-            NodeKind::Map(items) => items
-                .iter()
+            NodeKind::Map(_) => value
+                .merged_pairs()
+                .into_iter()
                 .map(|(k, v)| (k.key_string(), Some(v), k))
                 .collect(),
             _ => {

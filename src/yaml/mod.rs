@@ -71,6 +71,45 @@ impl Node {
         map
     }
 
+    /// A mapping's pairs as Python's YAML loader gives them: merge keys (`<<`) expanded,
+    /// merged pairs first, and for a repeated key the last value at the first key's place.
+    /// Empty for anything but a mapping.
+    pub fn merged_pairs(&self) -> Vec<(&Node, &Node)> {
+        let NodeKind::Map(pairs) = &self.kind else {
+            return Vec::new();
+        };
+        let mut merged: Vec<(&Node, &Node)> = Vec::new();
+        let mut explicit: Vec<(&Node, &Node)> = Vec::new();
+        for (k, v) in pairs {
+            if k.key_string() == "<<" && k.is_plain_scalar() {
+                match &v.kind {
+                    NodeKind::Map(_) => merged.extend(v.merged_pairs()),
+                    // Later sources first, so that earlier ones override them.
+                    NodeKind::Seq(items) => {
+                        for item in items.iter().rev() {
+                            merged.extend(item.merged_pairs());
+                        }
+                    }
+                    NodeKind::Scalar(_) => {}
+                }
+            } else {
+                explicit.push((k, v));
+            }
+        }
+        let mut out: Vec<(&Node, &Node)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (k, v) in merged.into_iter().chain(explicit) {
+            match index.entry(k.key_string()) {
+                std::collections::hash_map::Entry::Occupied(e) => out[*e.get()].1 = v,
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(out.len());
+                    out.push((k, v));
+                }
+            }
+        }
+        out
+    }
+
     fn is_plain_scalar(&self) -> bool {
         matches!(self.kind, NodeKind::Scalar(Value::String(_)))
     }
