@@ -447,6 +447,25 @@ impl<'r> PlayRun<'r> {
         }
     }
 
+    /// The current layers that `include_role: public` and batch changes can replace.
+    pub fn role_defaults_layer(&self) -> Arc<Map> {
+        self.role_defaults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn role_vars_layer(&self) -> Arc<Map> {
+        self.role_vars
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn magic_layer(&self) -> Arc<Map> {
+        self.magic.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Make a role's defaults and vars visible to the rest of the play.
     pub fn publish_role(&self, role: &crate::playbook::RoleUse) {
         let mut d = self
@@ -466,23 +485,13 @@ impl<'r> PlayRun<'r> {
     /// Variables visible without a host (play vars, extra vars): for names and patterns.
     pub fn base_stack(&self) -> VarStack {
         let mut s = VarStack::new();
-        s.push(
-            self.role_defaults
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        );
+        s.push(self.role_defaults_layer());
         s.push(self.play_vars.clone());
         s.push(self.vars_prompt.clone());
         s.push(self.vars_files.clone());
-        s.push(
-            self.role_vars
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        );
+        s.push(self.role_vars_layer());
         s.push(self.extra_vars.clone());
-        s.push(self.magic.read().unwrap_or_else(|e| e.into_inner()).clone());
+        s.push(self.magic_layer());
         s
     }
 

@@ -98,12 +98,7 @@ impl PlayRun<'_> {
         let st = state.lock().unwrap_or_else(|e| e.into_inner());
         let role = task.and_then(|(_, f)| f.role().cloned());
         let mut s = VarStack::new();
-        s.push(
-            self.role_defaults
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        );
+        s.push(self.role_defaults_layer());
         if let Some(r) = &role {
             s.push_map(r.defaults_chain.clone());
         }
@@ -112,12 +107,7 @@ impl PlayRun<'_> {
         s.push(self.play_vars.clone());
         s.push(self.vars_prompt.clone());
         s.push(self.vars_files.clone());
-        s.push(
-            self.role_vars
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        );
+        s.push(self.role_vars_layer());
         if let Some(r) = &role {
             s.push_map(r.vars_chain.clone());
         }
@@ -138,7 +128,7 @@ impl PlayRun<'_> {
             }
         }
         s.push(self.extra_vars.clone());
-        s.push(self.magic.read().unwrap_or_else(|e| e.into_inner()).clone());
+        s.push(self.magic_layer());
         let inv = self.r.inventory.read().unwrap_or_else(|e| e.into_inner());
         let mut m = Map::new();
         m.insert("inventory_hostname".into(), Value::String(host.to_string()));

@@ -17,7 +17,7 @@ use chrono::Local;
 
 use crate::connection::{Command as Run, ExecRequest};
 use crate::modules::files::expand_user;
-use crate::modules::output::{delta, lines, timestamp};
+use crate::modules::output::{command_result, delta, lines, timestamp};
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -174,21 +174,11 @@ pub fn run_command(
         }
     };
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    let mut result = ModuleResult::changed(true)
+    Ok(command_result(out.rc, stdout, stderr)
         .with("cmd", shown)
-        .with("rc", out.rc)
-        .with("stdout_lines", lines(&stdout))
-        .with("stdout", stdout)
-        .with("stderr_lines", lines(&stderr))
-        .with("stderr", stderr)
         .with("start", timestamp(start))
         .with("end", timestamp(end))
-        .with("delta", delta(elapsed));
-    if out.rc != 0 {
-        result.failed = true;
-        result.msg = Some("non-zero return code".to_string());
-    }
-    Ok(result)
+        .with("delta", delta(elapsed)))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! How command-like modules shape what they report: `*_lines`, the `start`/`end`
+//! How command-like modules shape what they report: `rc` and output, `*_lines`, the `start`/`end`
 //! timestamps and `delta`, as Python's `datetime` prints them.
 
 use std::time::Duration;
@@ -6,6 +6,22 @@ use std::time::Duration;
 use chrono::{DateTime, Local};
 
 use crate::value::Value;
+
+/// The result of a command as `command`, `shell` and `raw` report it: `changed`, `rc`,
+/// `stdout(_lines)`, `stderr(_lines)`, and a failure on a non-zero return code.
+pub fn command_result(rc: i32, stdout: String, stderr: String) -> crate::modules::ModuleResult {
+    let mut result = crate::modules::ModuleResult::changed(true)
+        .with("rc", rc)
+        .with("stdout_lines", lines(&stdout))
+        .with("stdout", stdout)
+        .with("stderr_lines", lines(&stderr))
+        .with("stderr", stderr);
+    if rc != 0 {
+        result.failed = true;
+        result.msg = Some("non-zero return code".to_string());
+    }
+    result
+}
 
 /// Text split into lines as Python's `splitlines()` does, for `stdout_lines` and kin.
 pub fn lines(text: &str) -> Value {

@@ -6,7 +6,7 @@
 //! in check mode, as Ansible's.
 
 use crate::connection::{Command as Run, ExecRequest};
-use crate::modules::output::lines;
+use crate::modules::output::command_result;
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -40,17 +40,7 @@ impl Module for Raw {
         }))?;
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let mut result = ModuleResult::changed(true)
-            .with("rc", out.rc)
-            .with("stdout_lines", lines(&stdout))
-            .with("stdout", stdout)
-            .with("stderr_lines", lines(&stderr))
-            .with("stderr", stderr);
-        if out.rc != 0 {
-            result.failed = true;
-            result.msg = Some("non-zero return code".to_string());
-        }
-        Ok(result)
+        Ok(command_result(out.rc, stdout, stderr))
     }
 }
 
