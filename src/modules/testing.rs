@@ -1,9 +1,14 @@
-//! Test support: run a module against a [`LocalConnection`] in a temporary directory,
-//! with a tiny [`Templating`] that knows a few variables.
+//! Test support: run a module against a [`LocalConnection`] in a temporary directory
+//! (or against a [`FakeConnection`] that answers commands from a script), with a tiny
+//! [`Templating`] that knows a few variables.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::connection::LocalConnection;
+use crate::connection::{
+    Command, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileKind,
+    FileStat, LocalConnection, TaskSettings,
+};
 use crate::modules::{Module, ModuleContext, ModuleResult, TemplateOptions, Templating};
 use crate::value::{self, Map, Value};
 
@@ -50,9 +55,9 @@ impl Templating for FakeTemplating {
 }
 
 /// One temporary directory, a local connection, and the mode flags of a run.
-pub struct Harness {
+pub struct Harness<C: Connection = LocalConnection> {
     pub dir: tempfile::TempDir,
-    pub conn: LocalConnection,
+    pub conn: C,
     pub check_mode: bool,
     pub diff_mode: bool,
     pub search_paths: Vec<PathBuf>,
@@ -67,11 +72,25 @@ impl Default for Harness {
 
 impl Harness {
     pub fn new() -> Harness {
+        Harness::with_connection(LocalConnection::default())
+    }
+}
+
+impl Harness<FakeConnection> {
+    /// A harness whose host is a [`FakeConnection`]: for modules that run system
+    /// commands a test must not run for real (packages, services, users, mounts).
+    pub fn fake(conn: FakeConnection) -> Harness<FakeConnection> {
+        Harness::with_connection(conn)
+    }
+}
+
+impl<C: Connection> Harness<C> {
+    pub fn with_connection(conn: C) -> Harness<C> {
         let dir = tempfile::tempdir().expect("temporary directory");
         let search_paths = vec![dir.path().to_path_buf()];
         Harness {
             dir,
-            conn: LocalConnection::default(),
+            conn,
             check_mode: false,
             diff_mode: false,
             search_paths,
@@ -79,12 +98,12 @@ impl Harness {
         }
     }
 
-    pub fn check(mut self) -> Harness {
+    pub fn check(mut self) -> Self {
         self.check_mode = true;
         self
     }
 
-    pub fn diff(mut self) -> Harness {
+    pub fn diff(mut self) -> Self {
         self.diff_mode = true;
         self
     }
@@ -112,7 +131,7 @@ impl Harness {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
-    pub fn var(mut self, name: &str, value: Value) -> Harness {
+    pub fn var(mut self, name: &str, value: Value) -> Self {
         self.templating.vars.insert(name.to_string(), value);
         self
     }
@@ -138,6 +157,233 @@ impl Harness {
             Ok(result) => result,
             Err(e) => panic!("module error: {e}"),
         }
+    }
+}
+
+/// A host that exists only in memory: files are a map, and a command's answer comes
+/// from the first rule whose pattern (a regex) matches its command line. Every command
+/// is logged, so a test asserts what a module ran and what it decided.
+#[derive(Default)]
+pub struct FakeConnection {
+    /// Regular files by path, with their mode.
+    pub files: BTreeMap<String, (Vec<u8>, u32)>,
+    /// Directories that exist (parents of files need not be listed).
+    pub dirs: Vec<String>,
+    rules: Vec<Rule>,
+    /// The command lines run, in order (argv joined with shell quoting).
+    pub log: Vec<String>,
+    pub settings: TaskSettings,
+}
+
+struct Rule {
+    pattern: regex::Regex,
+    output: ExecOutput,
+    /// Answer once, then fall through to later rules (a state that changes).
+    once: bool,
+}
+
+impl FakeConnection {
+    pub fn new() -> FakeConnection {
+        FakeConnection::default()
+    }
+
+    /// Answer commands matching `pattern` with `rc` and `stdout`, every time.
+    pub fn on(mut self, pattern: &str, rc: i32, stdout: &str) -> FakeConnection {
+        self.rules.push(Rule::new(pattern, rc, stdout, false));
+        self
+    }
+
+    /// Answer the next command matching `pattern` once; later ones go to other rules.
+    pub fn once(mut self, pattern: &str, rc: i32, stdout: &str) -> FakeConnection {
+        self.rules.push(Rule::new(pattern, rc, stdout, true));
+        self
+    }
+
+    pub fn file(mut self, path: &str, content: &str) -> FakeConnection {
+        self.files
+            .insert(path.to_string(), (content.as_bytes().to_vec(), 0o644));
+        self
+    }
+
+    /// The logged command lines that match `pattern`.
+    pub fn ran(&self, pattern: &str) -> Vec<&str> {
+        let re = regex::Regex::new(pattern).expect("test pattern");
+        self.log
+            .iter()
+            .map(String::as_str)
+            .filter(|l| re.is_match(l))
+            .collect()
+    }
+
+    fn is_dir(&self, path: &str) -> bool {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        path == "/"
+            || self.dirs.iter().any(|d| d == path)
+            || self.files.keys().any(|f| f.starts_with(&prefix))
+    }
+}
+
+impl Rule {
+    fn new(pattern: &str, rc: i32, stdout: &str, once: bool) -> Rule {
+        Rule {
+            pattern: regex::Regex::new(pattern).expect("test pattern"),
+            output: ExecOutput {
+                rc,
+                stdout: stdout.as_bytes().to_vec(),
+                stderr: Vec::new(),
+            },
+            once,
+        }
+    }
+}
+
+fn fake_stat(kind: FileKind, mode: u32, size: u64) -> FileStat {
+    FileStat {
+        kind,
+        mode,
+        uid: 0,
+        gid: 0,
+        owner: "root".into(),
+        group: "root".into(),
+        size,
+        mtime: 0.0,
+        atime: 0.0,
+        ctime: 0.0,
+        inode: 1,
+        dev: 1,
+        nlink: 1,
+        link_target: None,
+    }
+}
+
+impl Connection for FakeConnection {
+    fn set_task_settings(&mut self, settings: TaskSettings) {
+        self.settings = settings;
+    }
+
+    fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
+        let line = match &req.command {
+            Command::Argv(argv) => shlex::try_join(argv.iter().map(String::as_str))
+                .map_err(|e| ConnError::new(e.to_string()))?,
+            Command::Shell { cmd, .. } => cmd.clone(),
+        };
+        self.log.push(line.clone());
+        let Some(i) = self.rules.iter().position(|r| r.pattern.is_match(&line)) else {
+            return Ok(ExecOutput::default());
+        };
+        let output = self.rules[i].output.clone();
+        if self.rules[i].once {
+            self.rules.remove(i);
+        }
+        Ok(output)
+    }
+
+    fn stat(&mut self, path: &str, _follow: bool) -> ConnResult<Option<FileStat>> {
+        if let Some((data, mode)) = self.files.get(path) {
+            return Ok(Some(fake_stat(FileKind::File, *mode, data.len() as u64)));
+        }
+        Ok(self
+            .is_dir(path)
+            .then(|| fake_stat(FileKind::Dir, 0o755, 4096)))
+    }
+
+    fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
+        self.files
+            .get(path)
+            .map(|(data, _)| data.clone())
+            .ok_or_else(|| ConnError::new(format!("cannot read {path}: No such file or directory")))
+    }
+
+    fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
+        let mode = attrs
+            .mode
+            .or(self.files.get(path).map(|(_, m)| *m))
+            .unwrap_or(0o644);
+        self.files.insert(path.to_string(), (data.to_vec(), mode));
+        Ok(())
+    }
+
+    fn mkdir_all(&mut self, path: &str, _mode: Option<u32>) -> ConnResult<()> {
+        if !self.is_dir(path) {
+            self.dirs.push(path.to_string());
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, path: &str, _recursive: bool) -> ConnResult<()> {
+        self.files.remove(path);
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        self.files.retain(|f, _| !f.starts_with(&prefix));
+        self.dirs.retain(|d| d != path && !d.starts_with(&prefix));
+        Ok(())
+    }
+
+    fn symlink(&mut self, _target: &str, link: &str, _force: bool) -> ConnResult<()> {
+        Err(ConnError::new(format!(
+            "the fake host has no symlinks ({link})"
+        )))
+    }
+
+    fn hardlink(&mut self, _target: &str, link: &str, _force: bool) -> ConnResult<()> {
+        Err(ConnError::new(format!(
+            "the fake host has no hard links ({link})"
+        )))
+    }
+
+    fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, _follow: bool) -> ConnResult<()> {
+        if let (Some(mode), Some(file)) = (attrs.mode, self.files.get_mut(path)) {
+            file.1 = mode;
+        }
+        Ok(())
+    }
+
+    fn set_times(&mut self, _path: &str, _atime: f64, _mtime: f64) -> ConnResult<()> {
+        Ok(())
+    }
+
+    fn list_dir(&mut self, path: &str) -> ConnResult<Vec<String>> {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let mut names: Vec<String> = self
+            .files
+            .keys()
+            .chain(self.dirs.iter())
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .map(|rest| rest.split('/').next().unwrap_or(rest).to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn home_dir(&mut self) -> ConnResult<String> {
+        Ok("/root".to_string())
+    }
+}
+
+mod fake_tests {
+    use super::*;
+    use crate::modules::lookup;
+
+    #[test]
+    fn fake_connection_answers_by_rule_and_logs_commands() {
+        let conn = FakeConnection::new()
+            .once("is-active", 3, "inactive\n")
+            .on("is-active", 0, "active\n")
+            .file("/etc/x.conf", "a=1\n");
+        let mut h = Harness::fake(conn);
+        let r = h.run(
+            lookup("command").unwrap(),
+            serde_json::json!({"argv": ["systemctl", "is-active", "my unit"]}),
+        );
+        assert_eq!(r.data.get("rc"), Some(&Value::from(3)));
+        h.run(
+            lookup("command").unwrap(),
+            serde_json::json!({"cmd": "systemctl is-active x"}),
+        );
+        assert_eq!(h.conn.ran("is-active").len(), 2);
+        assert_eq!(h.conn.log[0], "systemctl is-active 'my unit'");
+        assert_eq!(h.conn.read_file("/etc/x.conf").unwrap(), b"a=1\n");
+        assert_eq!(h.conn.list_dir("/etc").unwrap(), ["x.conf"]);
     }
 }
 
