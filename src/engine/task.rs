@@ -16,7 +16,7 @@ use crate::connection::{Connection, LocalConnection, TaskSettings};
 use crate::modules::{self, ModuleContext, ModuleResult};
 use crate::output::{Event, HostResult, Status};
 use crate::playbook::Task;
-use crate::template::{Scope, VarSource};
+use crate::template::Scope;
 use crate::value::{self, Map, Value};
 use crate::vars::{HostVarsProvider, VarStack};
 
@@ -715,25 +715,22 @@ impl PlayRun<'_> {
                         .unwrap_or_else(|e| e.into_inner())
                         .host_vars(d, Some(&self.play.dir))
                         .unwrap_or_default();
-                    match host::connect(d, &vars, self.r.opts.connection.as_deref()) {
+                    let vars = self.connection_vars(&|n: &str| vars.get(n).cloned(), &scope);
+                    match host::connect(
+                        d,
+                        &vars,
+                        &self.r.opts,
+                        self.remote_user(task, frame, &scope),
+                    ) {
                         Ok(c) => delegated.insert(c).as_mut(),
                         Err(e) => return ActionOutput::unreachable(e.message),
                     }
                 }
             }
-            _ => {
-                if conn.is_none() {
-                    let mut vars = Map::new();
-                    if let Some(c) = stack.get("ansible_connection") {
-                        vars.insert("ansible_connection".into(), c);
-                    }
-                    match host::connect(host, &vars, self.r.opts.connection.as_deref()) {
-                        Ok(c) => *conn = Some(c),
-                        Err(e) => return ActionOutput::unreachable(e.message),
-                    }
-                }
-                conn.as_deref_mut().expect("connection opened above")
-            }
+            _ => match self.host_connection(task, frame, host, &scope, conn) {
+                Ok(c) => c,
+                Err(why) => return ActionOutput::unreachable(why),
+            },
         };
         let check_mode = frame
             .keyword(&task.keywords, |k| &k.check_mode)
@@ -761,14 +758,65 @@ impl PlayRun<'_> {
             host,
             verbosity: self.r.opts.verbosity,
         };
-        match module.run(&args, &mut ctx) {
+        let outcome = module.run(&args, &mut ctx);
+        if let Some(why) = ctx.conn.unreachable() {
+            return ActionOutput::unreachable(why.to_string());
+        }
+        match outcome {
             Ok(r) => ActionOutput::from(r),
             Err(msg) => ActionOutput::failed(msg),
         }
     }
 
+    /// The host's own connection, opened on first use from its connection variables
+    /// (an error: the host is unreachable, and why).
+    pub fn host_connection<'c>(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        host: &str,
+        scope: &Scope<'_>,
+        conn: &'c mut Option<Box<dyn Connection>>,
+    ) -> Result<&'c mut dyn Connection, String> {
+        if conn.is_none() {
+            let vars = self.connection_vars(&|n: &str| scope.vars.get(n), scope);
+            match host::connect(
+                host,
+                &vars,
+                &self.r.opts,
+                self.remote_user(task, frame, scope),
+            ) {
+                Ok(c) => *conn = Some(c),
+                Err(e) => return Err(e.message),
+            }
+        }
+        Ok(conn.as_deref_mut().expect("connection opened above"))
+    }
+
+    /// The connection variables of `vars`, templated.
+    fn connection_vars(&self, get: &dyn Fn(&str) -> Option<Value>, scope: &Scope<'_>) -> Map {
+        let mut out = Map::new();
+        for name in host::CONNECTION_VARS {
+            if let Some(v) = get(name)
+                && let Ok(v) = self.r.templar.render_value(&v, scope)
+            {
+                out.insert(name.to_string(), v);
+            }
+        }
+        out
+    }
+
+    /// The `remote_user` keyword of the task or its play/blocks.
+    fn remote_user(&self, task: &Task, frame: &Arc<Frame>, scope: &Scope<'_>) -> Option<String> {
+        frame
+            .keyword(&task.keywords, |k| &k.remote_user)
+            .and_then(|v| self.r.templar.render_value(v, scope).ok())
+            .filter(|v| !v.is_null())
+            .map(|v| value::to_display_string(&v))
+    }
+
     /// The task's `environment:` (outer levels first, inner keys win) and become.
-    fn task_settings(
+    pub fn task_settings(
         &self,
         task: &Task,
         frame: &Arc<Frame>,
