@@ -88,9 +88,12 @@ impl SshTarget {
                     "userknownhostsfile" => {
                         known_hosts_files.extend(value.split_whitespace().map(expand_home));
                     }
+                    // `host_key_checking = False` comes first on Ansible's ssh command
+                    // line, and ssh keeps the first value: the args can only turn it off.
                     "stricthostkeychecking" => {
-                        host_key_checking =
-                            !matches!(value.to_ascii_lowercase().as_str(), "no" | "off");
+                        if matches!(value.to_ascii_lowercase().as_str(), "no" | "off") {
+                            host_key_checking = false;
+                        }
                     }
                     // Options that change nothing srplay does, or that it does anyway.
                     "controlmaster"
