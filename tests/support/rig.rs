@@ -133,10 +133,6 @@ impl Rig {
         self.first + i
     }
 
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
     /// The hosts' addresses, `127.0.1.K`, in inventory order.
     pub fn addresses(&self) -> Vec<String> {
         (0..self.count)
@@ -261,19 +257,16 @@ impl Drop for Rig {
 fn reserve_block(n: usize) -> (usize, Vec<Flock<File>>) {
     std::fs::create_dir_all(LOCK_DIR).unwrap_or_else(|e| panic!("cannot create {LOCK_DIR}: {e}"));
     let mut first = FIRST_TEST_HOST;
-    'blocks: while first + n - 1 <= LAST_HOST {
-        let mut locks = Vec::with_capacity(n);
-        for host in first..first + n {
-            match lock_address(host) {
-                Some(lock) => locks.push(lock),
-                None => {
-                    // Dropping `locks` frees the ones taken; try the block after `host`.
-                    first = host + 1;
-                    continue 'blocks;
-                }
-            }
+    while first + n - 1 <= LAST_HOST {
+        // Collecting stops at the first taken address (dropping the locks taken before it);
+        // the next block to try starts after that address.
+        match (first..first + n)
+            .map(|host| lock_address(host).ok_or(host))
+            .collect::<Result<Vec<_>, usize>>()
+        {
+            Ok(locks) => return (first, locks),
+            Err(taken) => first = taken + 1,
         }
-        return (first, locks);
     }
     panic!(
         "no {n} free consecutive addresses in 127.0.1.{FIRST_TEST_HOST}..{LAST_HOST}: too many rigs running?"
