@@ -215,6 +215,7 @@ fn options(cli: &Cli, config: &Config, cwd: &Path) -> Result<RunOptions, Error> 
             .or_else(|| config.private_key_file.clone()),
         connection_password,
         host_key_checking: config.host_key_checking.unwrap_or(true),
+        strategy: config.strategy.clone(),
     })
 }
 

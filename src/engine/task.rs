@@ -260,6 +260,10 @@ impl PlayRun<'_> {
             .keyword(&task.keywords, |k| &k.ignore_errors)
             .map(|v| self.truthy(v, &scope))
             .unwrap_or(false);
+        let ignore_unreachable = frame
+            .keyword(&task.keywords, |k| &k.ignore_unreachable)
+            .map(|v| self.truthy(v, &scope))
+            .unwrap_or(false);
         // `assert: {quiet: true}` keeps its result to itself.
         let quiet = task.action == "assert"
             && task
@@ -326,14 +330,17 @@ impl PlayRun<'_> {
             let status = status_of(&result);
             let mut ev = shown(status, &result, None);
             ev.diff = action_out.result.diff.clone();
-            ev.ignored = status == Status::Failed && ignore_errors;
+            // An ignored unreachable host stays in the play, counted ok and ignored.
+            let ignored = (status == Status::Failed && ignore_errors)
+                || (status == Status::Unreachable && ignore_unreachable);
+            ev.ignored = ignored;
             out.events.push(ev);
             out.changed = result
                 .get("changed")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             out.failed = status == Status::Failed && !ignore_errors;
-            out.ignored = status == Status::Failed && ignore_errors;
+            out.ignored = ignored;
             out.status = status;
             if status != Status::Failed {
                 out.set_facts = action_out.set_facts;
@@ -699,9 +706,13 @@ impl PlayRun<'_> {
             Ok(a) => a,
             Err(msg) => return ActionOutput::failed(msg),
         };
-        // The connection: the delegate's, or the host's own (opened on first use).
+        // The connection: the delegate's, or the host's own (opened on first use);
+        // none for a controller-side module.
         let mut delegated: Option<Box<dyn Connection>> = None;
         let connection: &mut dyn Connection = match delegate {
+            _ if !module.connects() => delegated
+                .insert(Box::new(LocalConnection::default()))
+                .as_mut(),
             Some(d) if d != host => {
                 if matches!(d, "localhost" | "127.0.0.1") {
                     delegated
@@ -928,7 +939,7 @@ impl PlayRun<'_> {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let host = o.host.clone();
-        if unreachable {
+        if unreachable && !o.ignored {
             self.r.stat(&host, |s| s.unreachable += 1);
             let mut ps = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(p) = ps.get_mut(&host) {

@@ -55,7 +55,14 @@ impl Live {
             }
         }
         let tcp = tcp.ok_or_else(|| {
-            let why = last_error.map_or_else(|| "no address".to_string(), |e| e.to_string());
+            // As ssh words it: "Connection refused", without Rust's "(os error 111)".
+            let why = last_error.map_or_else(
+                || "no address".to_string(),
+                |e| {
+                    let text = e.to_string();
+                    text.split(" (os error").next().unwrap_or(&text).to_string()
+                },
+            );
             fail(format!(
                 "ssh: connect to host {} port {}: {why}",
                 target.address, target.port
