@@ -57,7 +57,12 @@ pub struct Runner {
     pub(crate) started: AtomicBool,
     /// `any_errors_fatal` fired: no further play starts.
     pub(crate) abort: AtomicBool,
+    /// Connections to `delegate_to` hosts, kept for the run like the hosts' own.
+    pub(crate) delegates: Mutex<IndexMap<String, SharedConnection>>,
 }
+
+/// A connection several hosts' tasks may use in turn (one step at a time).
+pub(crate) type SharedConnection = Arc<Mutex<Box<dyn crate::connection::Connection>>>;
 
 impl Runner {
     pub fn new(
@@ -84,6 +89,7 @@ impl Runner {
             stats: Mutex::new(IndexMap::new()),
             dead: Mutex::new(IndexSet::new()),
             abort: AtomicBool::new(false),
+            delegates: Mutex::new(IndexMap::new()),
         })
     }
 

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::SharedConnection;
 use super::actions::{self, ActionOutput};
 use super::frame::Frame;
 use super::host;
@@ -708,34 +709,21 @@ impl PlayRun<'_> {
         };
         // The connection: the delegate's, or the host's own (opened on first use);
         // none for a controller-side module.
-        let mut delegated: Option<Box<dyn Connection>> = None;
+        let mut own: Option<Box<dyn Connection>> = None;
+        let shared: SharedConnection;
+        let mut shared_guard;
         let connection: &mut dyn Connection = match delegate {
-            _ if !module.connects() => delegated
-                .insert(Box::new(LocalConnection::default()))
-                .as_mut(),
+            _ if !module.connects() => own.insert(Box::new(LocalConnection::default())).as_mut(),
             Some(d) if d != host => {
                 if matches!(d, "localhost" | "127.0.0.1") {
-                    delegated
-                        .insert(Box::new(LocalConnection::default()))
-                        .as_mut()
+                    own.insert(Box::new(LocalConnection::default())).as_mut()
                 } else {
-                    let vars = self
-                        .r
-                        .inventory
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .host_vars(d, Some(&self.play.dir))
-                        .unwrap_or_default();
-                    let vars = self.connection_vars(&|n: &str| vars.get(n).cloned(), &scope);
-                    match host::connect(
-                        d,
-                        &vars,
-                        &self.r.opts,
-                        self.remote_user(task, frame, &scope),
-                    ) {
-                        Ok(c) => delegated.insert(c).as_mut(),
-                        Err(e) => return ActionOutput::unreachable(e.message),
-                    }
+                    shared = match self.delegate_connection(d, task, frame, &scope) {
+                        Ok(c) => c,
+                        Err(why) => return ActionOutput::unreachable(why),
+                    };
+                    shared_guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    shared_guard.as_mut()
                 }
             }
             _ => match self.host_connection(task, frame, host, &scope, conn) {
@@ -802,6 +790,35 @@ impl PlayRun<'_> {
             }
         }
         Ok(conn.as_deref_mut().expect("connection opened above"))
+    }
+
+    /// The connection to a `delegate_to` host, from its own variables; opened once
+    /// and kept for the run.
+    fn delegate_connection(
+        &self,
+        delegate: &str,
+        task: &Task,
+        frame: &Arc<Frame>,
+        scope: &Scope<'_>,
+    ) -> Result<SharedConnection, String> {
+        let mut pool = self.r.delegates.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = pool.get(delegate) {
+            return Ok(c.clone());
+        }
+        let vars = self
+            .r
+            .inventory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .host_vars(delegate, Some(&self.play.dir))
+            .unwrap_or_default();
+        let vars = self.connection_vars(&|n: &str| vars.get(n).cloned(), scope);
+        let remote_user = self.remote_user(task, frame, scope);
+        let conn =
+            host::connect(delegate, &vars, &self.r.opts, remote_user).map_err(|e| e.message)?;
+        let shared: SharedConnection = Arc::new(std::sync::Mutex::new(conn));
+        pool.insert(delegate.to_string(), shared.clone());
+        Ok(shared)
     }
 
     /// The connection variables of `vars`, templated.
