@@ -121,17 +121,51 @@ pub fn read_file(r: &mut dyn ShellRunner, path: &str) -> ConnResult<Vec<u8>> {
     Ok(run_ok(r, &script, &format!("cannot read {path}"))?.stdout)
 }
 
+/// Where the new content of a file comes from.
+pub enum Content<'a> {
+    /// Sent inside the script (a base64 here-document).
+    Inline(&'a [u8]),
+    /// Already on the host (uploaded by SFTP) at this path; moved into place, or
+    /// copied when it is not beside the destination.
+    Uploaded { path: &'a str, beside: bool },
+}
+
 /// Atomic replace, as [`Connection::write_file`](super::Connection::write_file): a
 /// temp file beside `path`, its mode and owner set (given, else the replaced file's,
 /// else 0666 less umask), then renamed over `path`.
 pub fn write_file(
     r: &mut dyn ShellRunner,
     path: &str,
-    data: &[u8],
+    content: Content<'_>,
     attrs: &FileAttrs,
 ) -> ConnResult<()> {
     let p = quote(path)?;
     let dir = quote(parent_of(path))?;
+    let fill = match content {
+        Content::Inline(data) => format!(
+            "t=$(mktemp {dir}/.srplay-tmp-XXXXXXXX) || exit 1\n\
+             trap 'rm -f \"$t\"' EXIT\n\
+             base64 -d > \"$t\" <<'SRPLAY_DATA_END' || exit 1\n{}",
+            heredoc_base64(data)
+        ),
+        Content::Uploaded {
+            path: up,
+            beside: true,
+        } => {
+            format!("t={}\ntrap 'rm -f \"$t\"' EXIT\n", quote(up)?)
+        }
+        Content::Uploaded {
+            path: up,
+            beside: false,
+        } => {
+            let up = quote(up)?;
+            format!(
+                "trap 'rm -f \"$t\" {up}' EXIT\n\
+                 t=$(mktemp {dir}/.srplay-tmp-XXXXXXXX) || exit 1\n\
+                 cat -- {up} > \"$t\" || exit 1\n"
+            )
+        }
+    };
     let mode = match attrs.mode {
         Some(m) => format!("chmod {m:o} \"$t\""),
         None => "if [ -e \"$d\" ]; then chmod \"$(stat -L -c %a -- \"$d\")\" \"$t\"; \
@@ -143,13 +177,18 @@ pub fn write_file(
         .map(|spec| format!("chown {spec} \"$t\" || exit 1\n"))
         .unwrap_or_default();
     let script = format!(
-        "d={p}\nt=$(mktemp {dir}/.srplay-tmp-XXXXXXXX) || exit 1\n\
-         trap 'rm -f \"$t\"' EXIT\n\
-         base64 -d > \"$t\" <<'SRPLAY_DATA_END' || exit 1\n{}\
-         {mode} || exit 1\n{owner}\
-         mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT",
-        heredoc_base64(data)
+        "d={p}\n{fill}{mode} || exit 1\n{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n"
     );
+    let script = match content {
+        // The upload is gone once copied, whatever happened.
+        Content::Uploaded {
+            path: up,
+            beside: false,
+        } => {
+            format!("{script}rm -f -- {}", quote(up)?)
+        }
+        _ => script,
+    };
     run_ok(r, &script, &format!("cannot write {path}")).map(drop)
 }
 
@@ -162,7 +201,7 @@ fn owner_spec(attrs: &FileAttrs) -> ConnResult<Option<String>> {
     })
 }
 
-fn parent_of(path: &str) -> &str {
+pub fn parent_of(path: &str) -> &str {
     match path.trim_end_matches('/').rfind('/') {
         Some(0) => "/",
         Some(i) => &path[..i],
@@ -330,7 +369,7 @@ mod tests {
         write_file(
             &mut Sh,
             &f,
-            &data,
+            Content::Inline(&data),
             &FileAttrs {
                 mode: Some(0o600),
                 ..Default::default()
@@ -341,8 +380,18 @@ mod tests {
         let st = stat(&mut Sh, &f, false).unwrap().unwrap();
         assert_eq!((st.kind, st.mode, st.size), (FileKind::File, 0o600, 5000));
         // A rewrite keeps the mode of the file it replaces.
-        write_file(&mut Sh, &f, b"two", &FileAttrs::default()).unwrap();
+        write_file(&mut Sh, &f, Content::Inline(b"two"), &FileAttrs::default()).unwrap();
         assert_eq!(stat(&mut Sh, &f, false).unwrap().unwrap().mode, 0o600);
+        // An upload elsewhere is copied into place and removed.
+        let up = format!("{base}/upload");
+        std::fs::write(&up, b"uploaded").unwrap();
+        let uploaded = Content::Uploaded {
+            path: &up,
+            beside: false,
+        };
+        write_file(&mut Sh, &f, uploaded, &FileAttrs::default()).unwrap();
+        assert_eq!(read_file(&mut Sh, &f).unwrap(), b"uploaded");
+        assert!(!std::path::Path::new(&up).exists());
 
         let l = format!("{base}/link");
         link(&mut Sh, &f, &l, false, true).unwrap();

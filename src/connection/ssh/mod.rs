@@ -15,7 +15,7 @@ pub mod target;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::shell_ops::{self, ShellRunner, quote};
+use super::shell_ops::{self, Content, ShellRunner, quote};
 use super::{
     Become, Command, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs,
     FileStat, TaskSettings,
@@ -23,6 +23,10 @@ use super::{
 use session::Live;
 use shell::Shell;
 pub use target::{ConnVars, SshDefaults, SshTarget};
+
+/// Content up to this size travels inside the write step itself (one round trip);
+/// larger content goes by SFTP first.
+const INLINE_LIMIT: usize = 256 * 1024;
 
 pub struct SshConnection {
     target: SshTarget,
@@ -138,6 +142,48 @@ impl SshConnection {
         }
     }
 
+    /// Write `data` to a new file `remote` (mode 0600, refused if it exists) by SFTP.
+    fn upload(&mut self, remote: &str, data: &[u8]) -> ConnResult<()> {
+        let result = self.upload_once(remote, data);
+        if let Err(e) = &result
+            && e.unreachable
+        {
+            self.lost = Some(e.message.clone());
+            self.reset();
+        }
+        result
+    }
+
+    fn upload_once(&mut self, remote: &str, data: &[u8]) -> ConnResult<()> {
+        use ssh2::{OpenFlags, OpenType};
+        let live = self.live()?;
+        let sftp_error = |e: ssh2::Error| match e.code() {
+            ssh2::ErrorCode::SFTP(_) => {
+                ConnError::new(format!("cannot upload to {remote}: {}", e.message()))
+            }
+            _ => session::session_error(&e),
+        };
+        let sftp = live.retry_with(None, || live.session.sftp(), sftp_error)?;
+        let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUSIVE;
+        let mut file = live.retry_with(
+            None,
+            || sftp.open_mode(std::path::Path::new(remote), flags, 0o600, OpenType::File),
+            sftp_error,
+        )?;
+        let mut written = 0;
+        while written < data.len() {
+            match std::io::Write::write(&mut file, &data[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => live.wait(None)?,
+                Err(e) => {
+                    return Err(ConnError::new(format!("cannot upload to {remote}: {e}")));
+                }
+            }
+        }
+        live.retry_with(None, || file.close(), sftp_error)?;
+        Ok(())
+    }
+
     fn open_shell(&mut self, become_: Option<&Become>) -> ConnResult<Shell> {
         let timeout = self.target.connect_timeout.max(Duration::from_secs(10));
         let live = self.live()?;
@@ -209,7 +255,29 @@ impl Connection for SshConnection {
     }
 
     fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
-        shell_ops::write_file(self, path, data, attrs)
+        if data.len() <= INLINE_LIMIT {
+            return shell_ops::write_file(self, path, Content::Inline(data), attrs);
+        }
+        // Large content goes by SFTP (as the login user): straight beside the
+        // destination when the task acts as the login user, else to a private temp
+        // file that the become shell copies into place (root can read it).
+        let become_ = self.effective_become(self.task.become_.as_ref()).cloned();
+        let beside = become_.is_none();
+        if !beside && become_.is_some_and(|b| b.user != "root") {
+            return shell_ops::write_file(self, path, Content::Inline(data), attrs);
+        }
+        let name = format!(".srplay-tmp-{:016x}", fastrand::u64(..));
+        let upload = if beside {
+            format!("{}/{name}", shell_ops::parent_of(path))
+        } else {
+            format!("/tmp/{name}")
+        };
+        self.upload(&upload, data)?;
+        let content = Content::Uploaded {
+            path: &upload,
+            beside,
+        };
+        shell_ops::write_file(self, path, content, attrs)
     }
 
     fn mkdir_all(&mut self, path: &str, mode: Option<u32>) -> ConnResult<()> {

@@ -134,13 +134,23 @@ impl Live {
     pub fn retry<T>(
         &self,
         deadline: Option<Instant>,
+        call: impl FnMut() -> Result<T, ssh2::Error>,
+    ) -> ConnResult<T> {
+        self.retry_with(deadline, call, |e| session_error(&e))
+    }
+
+    /// [`retry`](Live::retry), with the caller's reading of other errors.
+    pub fn retry_with<T>(
+        &self,
+        deadline: Option<Instant>,
         mut call: impl FnMut() -> Result<T, ssh2::Error>,
+        error: impl Fn(ssh2::Error) -> ConnError,
     ) -> ConnResult<T> {
         loop {
             match call() {
                 Ok(v) => return Ok(v),
                 Err(e) if e.code() == ErrorCode::Session(EAGAIN) => self.wait(deadline)?,
-                Err(e) => return Err(session_error(&e)),
+                Err(e) => return Err(error(e)),
             }
         }
     }
