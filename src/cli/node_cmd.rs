@@ -593,7 +593,7 @@ fn run_playbooks(
     }
     let code = runner.finish();
     let recorded = failure.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if crate::engine::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+    if crate::interrupt::requested() {
         return Err(Failure {
             task: recorded.map(|(task, _)| task),
             message: "interrupted (Ctrl-C)".into(),

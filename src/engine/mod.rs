@@ -163,9 +163,6 @@ impl Runner {
     }
 
     pub(crate) fn interrupted(&self) -> bool {
-        INTERRUPTED.load(Ordering::Relaxed)
+        crate::interrupt::requested()
     }
 }
-
-/// Set by the Ctrl-C handler: the engine stops starting new tasks.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);

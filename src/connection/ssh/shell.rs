@@ -164,6 +164,11 @@ impl Shell {
                     ))),
                 };
             }
+            if crate::interrupt::requested() {
+                return Err(ConnError::new(
+                    "interrupted (Ctrl-C) while the step was running",
+                ));
+            }
             if !progressed {
                 live.wait(deadline).map_err(|e| {
                     if e.unreachable {
