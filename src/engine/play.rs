@@ -379,7 +379,8 @@ impl<'r> PlayRun<'r> {
                 let pct: f64 = p.trim().parse().map_err(|_| {
                     Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone())
                 })?;
-                ((total as f64) * pct / 100.0) as usize
+                // Ansible's pct_to_int: at least one host.
+                (((total as f64) * pct / 100.0) as usize).max(1)
             } else {
                 s.trim().parse::<usize>().map_err(|_| {
                     Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone())
