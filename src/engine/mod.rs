@@ -25,7 +25,7 @@ use crate::output::{Event, Output, Stats};
 use crate::playbook::{Loader, Playbook};
 use crate::template::Templar;
 
-pub use host::HostState;
+pub use host::{HostState, connect};
 pub use options::RunOptions;
 pub use tags::TagFilter;
 
