@@ -316,7 +316,7 @@ pub fn run(
                 }
             }
             let c = conn.as_deref_mut().expect("connection opened above");
-            match crate::facts::gather(c) {
+            match crate::facts::gather(c, &crate::facts::Request::from_args(&args)) {
                 Ok(facts) => {
                     let mut r = ModuleResult::ok();
                     r.data
