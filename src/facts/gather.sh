@@ -46,14 +46,16 @@ for p in /sys/kernel/security/apparmor /sys/fs/selinux /sbin/init /run/systemd/s
 done
 have initctl && echo initctl
 s links; for p in /sbin/init /usr/bin/dnf /usr/bin/microdnf; do [ -L "$p" ] && echo "$p $(readlink -f "$p")"; done
-# is_chroot: / differs from pid 1's root (device and inode).
 # ssh_pub_keys: the first directory holding any host key.
 for d in /etc/ssh /etc/openssh /etc; do
   ls "$d"/ssh_host_*_key.pub >/dev/null 2>&1 || continue
   for a in dsa rsa ecdsa ed25519; do f "$d/ssh_host_${a}_key.pub"; done
   break
 done
-s chroot; echo "${debian_chroot:-}"; stat -c '%d %i' / /proc/1/root/. 2>/dev/null
+# is_chroot: / differs from pid 1's root (device and inode); when that root cannot
+# be read, / is not the file system's root inode (which depends on its type).
+s chroot; echo "${debian_chroot:-}"; stat -c '%d %i' / 2>/dev/null
+stat -c '%d %i' /proc/1/root/. 2>/dev/null || echo; stat -f -c %T / 2>/dev/null
 s env; cat /proc/$$/environ 2>/dev/null
 
 if [ "$WANT_HARDWARE" = 1 ]; then

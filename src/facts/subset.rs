@@ -102,6 +102,14 @@ const FACT_ALIASES: &[(&str, &str)] = &[
     ("virtualization_type", "virtual"),
 ];
 
+/// Collectors that need others' facts (`required_facts`); Ansible runs those too.
+const REQUIRES: &[(&str, &[&str])] = &[
+    ("network", &["distribution", "platform"]),
+    ("hardware", &["platform"]),
+    ("pkg_mgr", &["distribution"]),
+    ("service_mgr", &["platform", "distribution"]),
+];
+
 /// The collectors to run for a `gather_subset` list (empty means `all`).
 pub fn collectors(gather_subset: &[String]) -> Result<BTreeSet<&'static str>, String> {
     let all: BTreeSet<&'static str> = COLLECTORS.iter().copied().collect();
@@ -137,10 +145,16 @@ pub fn collectors(gather_subset: &[String]) -> Result<BTreeSet<&'static str>, St
             }
         }
     }
-    Ok(added
+    let mut chosen: BTreeSet<&'static str> = added
         .into_iter()
         .filter(|c| !excluded.contains(c) || explicit.contains(c))
-        .collect())
+        .collect();
+    for (collector, requires) in REQUIRES {
+        if chosen.contains(collector) {
+            chosen.extend(requires.iter().copied());
+        }
+    }
+    Ok(chosen)
 }
 
 fn resolve(name: &str) -> Option<&'static str> {
@@ -185,7 +199,7 @@ mod tests {
     #[test]
     fn explicit_subsets_beat_exclusions_and_aliases_pick_their_collector() {
         let n = names(&["!all", "network", "!min", "processor"]);
-        assert_eq!(n, vec!["hardware", "network"]);
+        assert_eq!(n, vec!["distribution", "hardware", "network", "platform"]);
         assert!(names(&["all", "!hardware"]).contains(&"virtual"));
         assert!(!names(&["all", "!hardware"]).contains(&"hardware"));
         assert!(!names(&["!all", "!facter"]).contains(&"network"));

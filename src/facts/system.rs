@@ -455,18 +455,24 @@ pub fn fips(sec: &Sections, out: &mut Map) {
     out.insert("fips".into(), Value::Bool(on));
 }
 
-/// `is_chroot`: `debian_chroot` set, or / differing from pid 1's root. `None` (null)
-/// when pid 1's root cannot be read.
+/// `is_chroot`: `debian_chroot` set, or / differing from pid 1's root; when pid 1's
+/// root cannot be read, / not being its file system's root inode.
 pub fn chroot(sec: &Sections, out: &mut Map) {
+    let mine = sec.line("chroot", 1);
+    let init = sec.line("chroot", 2);
     let value = if !sec.line("chroot", 0).is_empty() {
-        Value::Bool(true)
+        true
+    } else if !init.is_empty() {
+        mine != init
     } else {
-        match (sec.line("chroot", 1), sec.line("chroot", 2)) {
-            (mine, init) if !init.is_empty() => Value::Bool(mine != init),
-            _ => Value::Null,
-        }
+        let root_inode = match sec.line("chroot", 3) {
+            t if t.contains("btrfs") => "256",
+            t if t.contains("xfs") => "128",
+            _ => "2",
+        };
+        mine.split_whitespace().nth(1) != Some(root_inode)
     };
-    out.insert("is_chroot".into(), value);
+    out.insert("is_chroot".into(), Value::Bool(value));
 }
 
 pub fn loadavg(sec: &Sections, out: &mut Map) {
