@@ -166,7 +166,15 @@ fn ansible_bin() -> Option<PathBuf> {
 fn ansible_facts(bin: &PathBuf, subset: &str) -> Map<String, Value> {
     let venv = bin.parent().and_then(|p| p.parent()).expect("venv layout");
     let out = Command::new(bin)
-        .args(["localhost", "-c", "local", "-i", "localhost,", "-m", "setup"])
+        .args([
+            "localhost",
+            "-c",
+            "local",
+            "-i",
+            "localhost,",
+            "-m",
+            "setup",
+        ])
         .args(["-a", &format!("gather_subset={subset}")])
         .env(
             "ANSIBLE_PYTHON_INTERPRETER",
@@ -233,12 +241,16 @@ fn compare(path: &str, ansible: &Value, srplay: &Value, check: Check, out: &mut 
                     .unwrap_or_default()
             };
             if items(ansible) != items(srplay) {
-                out.push(format!("{path}: ansible {ansible} / srplay {srplay} (as sets)"));
+                out.push(format!(
+                    "{path}: ansible {ansible} / srplay {srplay} (as sets)"
+                ));
             }
         }
         Near(d) => match (ansible.as_f64(), srplay.as_f64()) {
             (Some(a), Some(b)) if (a - b).abs() <= d => {}
-            _ => out.push(format!("{path}: ansible {ansible} / srplay {srplay} (±{d})")),
+            _ => out.push(format!(
+                "{path}: ansible {ansible} / srplay {srplay} (±{d})"
+            )),
         },
         Equal | Kind => {}
     }
@@ -321,7 +333,10 @@ fn differences(ansible: &Map<String, Value>, srplay: &Map<String, Value>) -> Vec
             }
         }
     }
-    for s in sm.iter().filter(|s| !am.iter().any(|a| a["mount"] == s["mount"])) {
+    for s in sm
+        .iter()
+        .filter(|s| !am.iter().any(|a| a["mount"] == s["mount"]))
+    {
         out.push(format!("mounts[{}]: only in srplay", s["mount"]));
     }
     out

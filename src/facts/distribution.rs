@@ -156,7 +156,10 @@ pub fn os_family(distribution: &str) -> &str {
 /// values, and a `codename` taken from `VERSION` or the codename keys.
 pub fn parse_os_release(text: &str) -> HashMap<String, String> {
     let mut props = HashMap::new();
-    for token in text.lines().flat_map(|l| shlex::split(l).unwrap_or_default()) {
+    for token in text
+        .lines()
+        .flat_map(|l| shlex::split(l).unwrap_or_default())
+    {
         if let Some((k, v)) = token.split_once('=') {
             props.insert(k.to_lowercase(), v.to_string());
         }
@@ -182,7 +185,12 @@ pub fn parse_os_release(text: &str) -> HashMap<String, String> {
 pub fn parse_lsb_release(text: &str) -> HashMap<String, String> {
     text.lines()
         .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_lowercase().replace(' ', "_"), v.trim().to_string()))
+        .map(|(k, v)| {
+            (
+                k.trim().to_lowercase().replace(' ', "_"),
+                v.trim().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -234,7 +242,10 @@ fn guess(s: &Sections) -> DistroGuess {
         .or(s.file("/usr/lib/os-release"))
         .map(parse_os_release)
         .unwrap_or_default();
-    let lsb = s.get("lsb_release").map(parse_lsb_release).unwrap_or_default();
+    let lsb = s
+        .get("lsb_release")
+        .map(parse_lsb_release)
+        .unwrap_or_default();
     let release = RELEASE_FILES
         .iter()
         .find_map(|(path, id)| Some((*id, parse_release_line(s.file(path)?.lines().next()?))))
@@ -270,7 +281,9 @@ fn guess(s: &Sections) -> DistroGuess {
             .remove("version_id")
             .unwrap_or_default(),
     ];
-    let like_debian = get(&os, "id_like").split_whitespace().any(|l| l == "debian");
+    let like_debian = get(&os, "id_like")
+        .split_whitespace()
+        .any(|l| l == "debian");
     if id == "debian" || like_debian {
         versions.push(
             s.file("/etc/debian_version")
@@ -278,7 +291,11 @@ fn guess(s: &Sections) -> DistroGuess {
                 .unwrap_or_default(),
         );
     }
-    let version = versions.iter().find(|v| !v.is_empty()).cloned().unwrap_or_default();
+    let version = versions
+        .iter()
+        .find(|v| !v.is_empty())
+        .cloned()
+        .unwrap_or_default();
     let mut best_version = String::new();
     for v in &versions {
         if v.matches('.').count() > best_version.matches('.').count() || best_version.is_empty() {
@@ -290,7 +307,11 @@ fn guess(s: &Sections) -> DistroGuess {
         .get("version_codename")
         .or(os.get("ubuntu_codename"))
         .cloned()
-        .or_else(|| (id == "ubuntu").then(|| lsb.get("codename").cloned()).flatten())
+        .or_else(|| {
+            (id == "ubuntu")
+                .then(|| lsb.get("codename").cloned())
+                .flatten()
+        })
         .or_else(|| {
             let c = os
                 .get("codename")
@@ -311,7 +332,10 @@ fn guess(s: &Sections) -> DistroGuess {
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -326,16 +350,33 @@ pub fn collect(s: &Sections, out: &mut Map) {
         other => other.to_string(),
     };
     let version = match g.id.as_str() {
-        "centos" => g.best_version.split('.').take(2).collect::<Vec<_>>().join("."),
+        "centos" => g
+            .best_version
+            .split('.')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("."),
         "debian" => g.best_version.clone(),
         _ => g.version.clone(),
     };
-    let version = if version.is_empty() { "NA".to_string() } else { version };
-    let major = version.split('.').next().filter(|m| !m.is_empty()).unwrap_or("NA");
+    let version = if version.is_empty() {
+        "NA".to_string()
+    } else {
+        version
+    };
+    let major = version
+        .split('.')
+        .next()
+        .filter(|m| !m.is_empty())
+        .unwrap_or("NA");
     let mut facts = Map::new();
     put(&mut facts, "distribution", &distribution);
     put(&mut facts, "distribution_version", &version);
-    put(&mut facts, "distribution_release", g.codename.as_deref().unwrap_or("NA"));
+    put(
+        &mut facts,
+        "distribution_release",
+        g.codename.as_deref().unwrap_or("NA"),
+    );
     put(&mut facts, "distribution_major_version", major);
     for (path, name, allow_empty) in DIST_FILES {
         let Some(content) = s.file(path) else {
@@ -387,7 +428,10 @@ fn parse_dist_file(s: &Sections, name: &str, data: &str, path: &str, seen: &Map)
             set("distribution", name);
             set("distribution_file_search_string", search);
         } else {
-            set("distribution", data.split_whitespace().next().unwrap_or_default());
+            set(
+                "distribution",
+                data.split_whitespace().next().unwrap_or_default(),
+            );
         }
         return Some(f);
     }
@@ -405,10 +449,15 @@ fn parse_dist_file(s: &Sections, name: &str, data: &str, path: &str, seen: &Map)
                     let parts: Vec<&str> = v.split('.').collect();
                     set("distribution_version", &v);
                     set("distribution_major_version", parts[0]);
-                    set("distribution_minor_version", parts.get(1).copied().unwrap_or("NA"));
+                    set(
+                        "distribution_minor_version",
+                        parts.get(1).copied().unwrap_or("NA"),
+                    );
                 }
             } else {
-                let v = data.split_whitespace().find(|w| w.chars().all(|c| c.is_ascii_digit()));
+                let v = data
+                    .split_whitespace()
+                    .find(|w| w.chars().all(|c| c.is_ascii_digit()));
                 set("distribution_version", v.unwrap_or("NA"));
             }
         }
@@ -426,7 +475,10 @@ fn parse_dist_file(s: &Sections, name: &str, data: &str, path: &str, seen: &Map)
                     set("distribution", n.trim_matches('"'));
                 }
                 if let Some(v) = capture(r#"^VERSION_ID="?([0-9]+\.?[0-9]*)"?"#, line) {
-                    set("distribution_major_version", v.split('.').next().unwrap_or_default());
+                    set(
+                        "distribution_major_version",
+                        v.split('.').next().unwrap_or_default(),
+                    );
                     set("distribution_version", &v);
                 }
                 let minor = capture(r#"^VERSION_ID="?[0-9]+\.?([0-9]*)"?"#, line);
@@ -435,7 +487,9 @@ fn parse_dist_file(s: &Sections, name: &str, data: &str, path: &str, seen: &Map)
                         set("distribution_release", &r);
                     }
                 } else if lower.contains("enterprise") && line.contains("VERSION_ID") {
-                    let r = minor.filter(|r| !r.is_empty()).unwrap_or_else(|| "0".into());
+                    let r = minor
+                        .filter(|r| !r.is_empty())
+                        .unwrap_or_else(|| "0".into());
                     set("distribution_release", &r);
                 }
             }
@@ -489,7 +543,10 @@ fn parse_debian(s: &Sections, data: &str, path: &str) -> Option<Map> {
         }
         if let Some(v) = capture(r#"VERSION_ID="(.*)""#) {
             set("distribution_version", &v);
-            set("distribution_major_version", v.split('.').next().unwrap_or_default());
+            set(
+                "distribution_major_version",
+                v.split('.').next().unwrap_or_default(),
+            );
         }
     };
     if data.contains("Debian") || data.contains("Raspbian") {
@@ -515,7 +572,14 @@ fn parse_debian(s: &Sections, data: &str, path: &str) -> Option<Map> {
     } else if (path == "/etc/lsb-release" || path == "/etc/os-release")
         && (data.contains("Kali") || data.contains("Parrot"))
     {
-        set("distribution", if data.contains("Kali") { "Kali" } else { "Parrot" });
+        set(
+            "distribution",
+            if data.contains("Kali") {
+                "Kali"
+            } else {
+                "Parrot"
+            },
+        );
         if let Some(r) = capture("DISTRIB_RELEASE=(.*)") {
             set("distribution_release", &r);
         }
@@ -531,7 +595,10 @@ fn parse_debian(s: &Sections, data: &str, path: &str) -> Option<Map> {
     } else if data.contains("Cumulus") {
         set("distribution", "Cumulus Linux");
         if let Some(v) = capture("VERSION_ID=(.*)") {
-            set("distribution_major_version", v.split('.').next().unwrap_or_default());
+            set(
+                "distribution_major_version",
+                v.split('.').next().unwrap_or_default(),
+            );
             set("distribution_version", &v);
         }
         if let Some(r) = capture(r#"VERSION="(.*)""#) {
@@ -541,7 +608,10 @@ fn parse_debian(s: &Sections, data: &str, path: &str) -> Option<Map> {
         set("distribution", "Linux Mint");
         if let Some(v) = capture(r#"VERSION_ID="(.*)""#) {
             set("distribution_version", &v);
-            set("distribution_major_version", v.split('.').next().unwrap_or_default());
+            set(
+                "distribution_major_version",
+                v.split('.').next().unwrap_or_default(),
+            );
         }
     } else if data.contains("UOS") || data.contains("Uos") || data.contains("uos") {
         from_version_keys(&mut set, "Uos");

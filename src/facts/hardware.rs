@@ -48,12 +48,13 @@ pub fn cpu_facts(cpuinfo: &str, architecture: &str, xen: bool) -> Map {
     let mut sockets: Vec<(String, i64)> = Vec::new();
     let mut cores: Vec<(String, i64)> = Vec::new();
     let (mut physid, mut coreid) = (String::from("0"), String::from("0"));
-    let set = |list: &mut Vec<(String, i64)>, key: &str, v: i64, only_new: bool| {
-        match list.iter_mut().find(|(k, _)| k == key) {
-            Some(entry) if !only_new => entry.1 = v,
-            Some(_) => {}
-            None => list.push((key.to_string(), v)),
-        }
+    let set = |list: &mut Vec<(String, i64)>, key: &str, v: i64, only_new: bool| match list
+        .iter_mut()
+        .find(|(k, _)| k == key)
+    {
+        Some(entry) if !only_new => entry.1 = v,
+        Some(_) => {}
+        None => list.push((key.to_string(), v)),
     };
     for line in cpuinfo.lines() {
         let (key, val) = match line.split_once(':') {
@@ -116,7 +117,10 @@ pub fn cpu_facts(cpuinfo: &str, architecture: &str, xen: bool) -> Map {
     if architecture == "s390x" {
         put("processor_count", 1);
         if zmt > 0 {
-            put("processor_cores", (zp as f64 / zmt as f64).round_ties_even() as i64);
+            put(
+                "processor_cores",
+                (zp as f64 / zmt as f64).round_ties_even() as i64,
+            );
         }
         put("processor_threads_per_core", zmt);
         put("processor_vcpus", zp);
@@ -137,7 +141,11 @@ pub fn cpu_facts(cpuinfo: &str, architecture: &str, xen: bool) -> Map {
         } else {
             sockets.len() as i64
         };
-        let cores_per_socket = sockets.first().map(|s| s.1).filter(|c| *c != 0).unwrap_or(1);
+        let cores_per_socket = sockets
+            .first()
+            .map(|s| s.1)
+            .filter(|c| *c != 0)
+            .unwrap_or(1);
         let threads = cores.first().map_or(1, |c| c.1) as f64 / cores_per_socket as f64;
         let threads = threads.round_ties_even() as i64;
         put("processor_count", count);
@@ -157,7 +165,11 @@ pub fn memory_facts(meminfo: &str) -> Map {
         let Some((key, rest)) = line.split_once(':') else {
             continue;
         };
-        let Some(kb) = rest.split_whitespace().next().and_then(|v| v.parse::<i64>().ok()) else {
+        let Some(kb) = rest
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<i64>().ok())
+        else {
             continue;
         };
         if let Some(name) = match key {
@@ -263,10 +275,12 @@ fn dmi(sec: &Sections, out: &mut Map) {
         let value = sec.get(&format!("dmi {file}")).map(str::trim);
         let value = match (*fact, value) {
             (_, None) => "NA".to_string(),
-            ("form_factor", Some(n)) => match n.parse::<usize>().ok().and_then(|i| FORM_FACTOR.get(i)) {
-                Some(name) => name.to_string(),
-                None => format!("unknown ({n})"),
-            },
+            ("form_factor", Some(n)) => {
+                match n.parse::<usize>().ok().and_then(|i| FORM_FACTOR.get(i)) {
+                    Some(name) => name.to_string(),
+                    None => format!("unknown ({n})"),
+                }
+            }
             (_, Some(v)) => v.to_string(),
         };
         out.insert(fact.to_string(), Value::String(value));
@@ -303,8 +317,7 @@ pub fn mounts(mtab: &str, statvfs: &str, lsblk: &str) -> Vec<Value> {
         }
         let (device, fstype) = (unescape(fields[0]), fields[2]);
         let remote = device.contains(":/");
-        if (!device.starts_with('/') && !device.starts_with('\\') && !remote) || fstype == "none"
-        {
+        if (!device.starts_with('/') && !device.starts_with('\\') && !remote) || fstype == "none" {
             continue;
         }
         let mount = unescape(fields[1]);
@@ -314,7 +327,10 @@ pub fn mounts(mtab: &str, statvfs: &str, lsblk: &str) -> Vec<Value> {
         m.insert("fstype".into(), json!(fstype));
         m.insert("options".into(), json!(unescape(fields[3])));
         m.insert("dump".into(), json!(fields[4].parse::<i64>().unwrap_or(0)));
-        m.insert("passno".into(), json!(fields[5].parse::<i64>().unwrap_or(0)));
+        m.insert(
+            "passno".into(),
+            json!(fields[5].parse::<i64>().unwrap_or(0)),
+        );
         if let Some(n) = sizes.get(fields[1]) {
             let (frsize, bsize, blocks, bavail, _bfree, files, ffree) =
                 (n[0], n[1], n[2], n[3], n[4], n[5], n[6]);
@@ -341,7 +357,9 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
         match (bytes[i], octal) {
             (b'\\', Some(d)) => {
                 out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
@@ -367,7 +385,14 @@ mod tests {
         let f = cpu_facts(EPYC_2VCPU, "x86_64", false);
         assert_eq!(
             f["processor"],
-            json!(["0", "AuthenticAMD", "AMD EPYC", "1", "AuthenticAMD", "AMD EPYC"])
+            json!([
+                "0",
+                "AuthenticAMD",
+                "AMD EPYC",
+                "1",
+                "AuthenticAMD",
+                "AMD EPYC"
+            ])
         );
         assert_eq!(f["processor_count"], json!(1));
         assert_eq!(f["processor_cores"], json!(2));
@@ -393,9 +418,18 @@ mod tests {
         assert_eq!(f["memtotal_mb"], json!(24105));
         assert_eq!(f["memfree_mb"], json!(11351));
         assert_eq!(f["swaptotal_mb"], json!(2047));
-        assert_eq!(f["memory_mb"]["real"], json!({"total": 24105, "used": 12754, "free": 11351}));
-        assert_eq!(f["memory_mb"]["nocache"], json!({"free": 22190, "used": 1915}));
-        assert_eq!(f["memory_mb"]["swap"], json!({"total": 2047, "free": 2047, "used": 0, "cached": 0}));
+        assert_eq!(
+            f["memory_mb"]["real"],
+            json!({"total": 24105, "used": 12754, "free": 11351})
+        );
+        assert_eq!(
+            f["memory_mb"]["nocache"],
+            json!({"free": 22190, "used": 1915})
+        );
+        assert_eq!(
+            f["memory_mb"]["swap"],
+            json!({"total": 2047, "free": 2047, "used": 0, "cached": 0})
+        );
     }
 
     #[test]

@@ -78,9 +78,6 @@ pub fn gather(conn: &mut dyn Connection, request: &Request) -> Result<Map, Strin
     }
     let sections = Sections::parse(&String::from_utf8_lossy(&out.stdout));
     let mut facts = from_sections(&sections, &collectors);
-    if !request.filter.is_empty() {
-        facts = filtered(facts, &request.filter)?;
-    }
     let subset = if request.subset.is_empty() {
         vec!["all".to_string()]
     } else {
@@ -91,7 +88,21 @@ pub fn gather(conn: &mut dyn Connection, request: &Request) -> Result<Map, Strin
         Value::Array(subset.into_iter().map(Value::String).collect()),
     );
     facts.insert("module_setup".into(), Value::Bool(true));
-    Ok(facts)
+    if request.filter.is_empty() {
+        Ok(facts)
+    } else {
+        filtered(facts, &request.filter)
+    }
+}
+
+/// A fact's name as `setup` returns it (and as it becomes a variable): with the
+/// `ansible_` prefix, except for setup's own `gather_subset` and `module_setup`.
+pub fn module_name(fact: &str) -> String {
+    if fact.starts_with("ansible_") || fact == "gather_subset" || fact == "module_setup" {
+        fact.to_string()
+    } else {
+        format!("ansible_{fact}")
+    }
 }
 
 /// Run the chosen collectors over the script's output.
@@ -140,7 +151,7 @@ fn from_sections(sec: &Sections, collectors: &BTreeSet<&str>) -> Map {
     f
 }
 
-/// Keep the facts whose `ansible_` name matches one of the patterns.
+/// Keep the facts whose name as `setup` returns it matches one of the patterns.
 fn filtered(facts: Map, patterns: &[String]) -> Result<Map, String> {
     let patterns = patterns
         .iter()
@@ -148,14 +159,7 @@ fn filtered(facts: Map, patterns: &[String]) -> Result<Map, String> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(facts
         .into_iter()
-        .filter(|(k, _)| {
-            let name = if k.starts_with("ansible_") {
-                k.clone()
-            } else {
-                format!("ansible_{k}")
-            };
-            patterns.iter().any(|p| p.matches(&name))
-        })
+        .filter(|(k, _)| patterns.iter().any(|p| p.matches(&module_name(k))))
         .collect())
 }
 
@@ -177,13 +181,21 @@ mod tests {
 
     #[test]
     fn filter_matches_prefixed_names() {
-        let facts = json!({"eth0": {}, "lo": {}, "ansible_local": {}, "hostname": "h"});
+        let facts = json!({"eth0": {}, "lo": {}, "ansible_local": {}, "hostname": "h",
+                           "module_setup": true});
         let kept = filtered(
             facts.as_object().unwrap().clone(),
-            &["ansible_eth*".into(), "ansible_local".into()],
+            &[
+                "ansible_eth*".into(),
+                "ansible_local".into(),
+                "module_*".into(),
+            ],
         )
         .unwrap();
-        assert_eq!(kept.keys().collect::<Vec<_>>(), vec!["eth0", "ansible_local"]);
+        assert_eq!(
+            kept.keys().collect::<Vec<_>>(),
+            vec!["eth0", "ansible_local", "module_setup"]
+        );
     }
 
     #[test]

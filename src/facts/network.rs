@@ -105,7 +105,10 @@ fn sysfs_interface(device: &str, text: &str) -> Map {
     let kv: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
     let mut m = Map::new();
     m.insert("device".into(), json!(device));
-    if let Some(mac) = kv.get("address").filter(|m| !m.is_empty() && **m != "00:00:00:00:00:00") {
+    if let Some(mac) = kv
+        .get("address")
+        .filter(|m| !m.is_empty() && **m != "00:00:00:00:00:00")
+    {
         m.insert("macaddress".into(), json!(mac));
     }
     if let Some(mtu) = kv.get("mtu").and_then(|v| v.parse::<i64>().ok()) {
@@ -126,7 +129,10 @@ fn sysfs_interface(device: &str, text: &str) -> Map {
     }
     if let Some(ports) = kv.get("bridge") {
         m.insert("type".into(), json!("bridge"));
-        m.insert("interfaces".into(), json!(ports.split_whitespace().collect::<Vec<_>>()));
+        m.insert(
+            "interfaces".into(),
+            json!(ports.split_whitespace().collect::<Vec<_>>()),
+        );
         if let Some(id) = kv.get("bridge/bridge_id") {
             m.insert("id".into(), json!(id));
         }
@@ -135,10 +141,17 @@ fn sysfs_interface(device: &str, text: &str) -> Map {
         }
     }
     if kv.contains_key("bonding") {
-        let first = |k: &str| kv.get(k).and_then(|v| v.split_whitespace().next()).unwrap_or_default();
+        let first = |k: &str| {
+            kv.get(k)
+                .and_then(|v| v.split_whitespace().next())
+                .unwrap_or_default()
+        };
         m.insert("type".into(), json!("bonding"));
         let slaves = kv.get("bonding/slaves").copied().unwrap_or_default();
-        m.insert("slaves".into(), json!(slaves.split_whitespace().collect::<Vec<_>>()));
+        m.insert(
+            "slaves".into(),
+            json!(slaves.split_whitespace().collect::<Vec<_>>()),
+        );
         m.insert("mode".into(), json!(first("bonding/mode")));
         m.insert("miimon".into(), json!(first("bonding/miimon")));
         m.insert("lacp_rate".into(), json!(first("bonding/lacp_rate")));
@@ -223,7 +236,11 @@ impl Parse<'_> {
             return;
         };
         let bits: u32 = prefix.parse().unwrap_or(32).min(32);
-        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
         let netmask = Ipv4Addr::from(mask).to_string();
         let network = Ipv4Addr::from(u32::from(addr) & mask).to_string();
         let entry = json!({"address": address, "broadcast": broadcast, "netmask": netmask,
@@ -295,10 +312,16 @@ impl Parse<'_> {
         if let Some(mac) = iface.get("macaddress") {
             target.insert("macaddress".into(), mac.clone());
         }
-        target.insert("mtu".into(), iface.get("mtu").cloned().unwrap_or(Value::Null));
+        target.insert(
+            "mtu".into(),
+            iface.get("mtu").cloned().unwrap_or(Value::Null),
+        );
         target.insert(
             "type".into(),
-            iface.get("type").cloned().unwrap_or_else(|| json!("unknown")),
+            iface
+                .get("type")
+                .cloned()
+                .unwrap_or_else(|| json!("unknown")),
         );
     }
 }
@@ -378,7 +401,10 @@ mod tests {
         assert_eq!(f["default_ipv6"]["gateway"], json!("fd00::1"));
         assert_eq!(f["default_ipv6"]["scope"], json!("global"));
         assert_eq!(f["all_ipv4_addresses"], json!(["192.0.2.2", "192.0.2.9"]));
-        assert_eq!(f["all_ipv6_addresses"], json!(["fd00::2", "fe80::fc:ff:fe00:1"]));
+        assert_eq!(
+            f["all_ipv6_addresses"],
+            json!(["fd00::2", "fe80::fc:ff:fe00:1"])
+        );
         assert_eq!(f["interfaces"], json!(["eth0", "lo", "eth0_web"]));
         assert_eq!(f["eth0_web"]["ipv4"]["address"], json!("192.0.2.9"));
         assert_eq!(f["eth0"]["promisc"], json!(false));

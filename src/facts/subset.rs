@@ -161,7 +161,12 @@ fn resolve(name: &str) -> Option<&'static str> {
     COLLECTORS
         .iter()
         .find(|c| **c == name)
-        .or_else(|| FACT_ALIASES.iter().find(|(a, _)| *a == name).map(|(_, c)| c))
+        .or_else(|| {
+            FACT_ALIASES
+                .iter()
+                .find(|(a, _)| *a == name)
+                .map(|(_, c)| c)
+        })
         .copied()
 }
 

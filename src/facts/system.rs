@@ -127,7 +127,9 @@ pub fn date_time(sec: &Sections, out: &mut Map) {
     }
     dt.insert(
         "iso8601_basic".into(),
-        s(&format!("{year}{month}{day}T{hour}{minute}{second}{micros}")),
+        s(&format!(
+            "{year}{month}{day}T{hour}{minute}{second}{micros}"
+        )),
     );
     dt.insert(
         "iso8601_basic_short".into(),
@@ -381,8 +383,7 @@ pub fn service_mgr(sec: &Sections, out: &mut Map) {
 /// `selinux_python_present` is left out: srplay needs no Python library for this.
 pub fn selinux(sec: &Sections, out: &mut Map) {
     let mut se = Map::new();
-    if !sec.exists("exists", "/sys/fs/selinux") || sec.file("/sys/fs/selinux/enforce").is_none()
-    {
+    if !sec.exists("exists", "/sys/fs/selinux") || sec.file("/sys/fs/selinux/enforce").is_none() {
         se.insert("status".into(), s("disabled"));
     } else {
         se.insert("status".into(), s("enabled"));
@@ -513,7 +514,10 @@ mod tests {
     #[test]
     fn fqdn_prefers_a_dotted_name() {
         assert_eq!(fqdn("127.0.0.1 localhost vm", "vm"), "localhost");
-        assert_eq!(fqdn("10.0.0.5 web1 web1.example.com", "web1"), "web1.example.com");
+        assert_eq!(
+            fqdn("10.0.0.5 web1 web1.example.com", "web1"),
+            "web1.example.com"
+        );
         assert_eq!(fqdn("", "vm"), "vm");
     }
 

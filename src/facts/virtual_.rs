@@ -26,7 +26,8 @@ impl Findings {
 
     fn host(&mut self, tech: &str) {
         self.host.insert(tech.to_string());
-        self.kind.get_or_insert_with(|| (tech.to_string(), Some("host")));
+        self.kind
+            .get_or_insert_with(|| (tech.to_string(), Some("host")));
     }
 }
 
@@ -127,7 +128,15 @@ fn dmi(sec: &Sections, f: &mut Findings) {
     );
     // Without a container finding, a hypervisor found here is a guest one.
     let role = Some("guest");
-    if ["KVM", "KVM Server", "Bochs", "AHV", "CloudStack KVM Hypervisor"].contains(&product) {
+    if [
+        "KVM",
+        "KVM Server",
+        "Bochs",
+        "AHV",
+        "CloudStack KVM Hypervisor",
+    ]
+    .contains(&product)
+    {
         f.guest("kvm", role);
     }
     if vendor == "oVirt" {
@@ -150,7 +159,14 @@ fn dmi(sec: &Sections, f: &mut Findings) {
         "Amazon EC2" | "DigitalOcean" | "Hetzner" | "Linode" => f.guest("kvm", role),
         _ => {}
     }
-    let kvm_vendors = ["QEMU", "Amazon EC2", "DigitalOcean", "Google", "Scaleway", "Nutanix"];
+    let kvm_vendors = [
+        "QEMU",
+        "Amazon EC2",
+        "DigitalOcean",
+        "Google",
+        "Scaleway",
+        "Nutanix",
+    ];
     if kvm_vendors.contains(&vendor) {
         f.guest("kvm", role);
     }
@@ -192,7 +208,10 @@ mod tests {
         collect(&sec, &mut out);
         assert_eq!(out["virtualization_type"], json!("docker"));
         assert_eq!(out["virtualization_role"], json!("guest"));
-        assert_eq!(out["virtualization_tech_guest"], json!(["container", "docker"]));
+        assert_eq!(
+            out["virtualization_tech_guest"],
+            json!(["container", "docker"])
+        );
         assert_eq!(out["virtualization_tech_host"], json!(["kvm"]));
     }
 

@@ -101,7 +101,10 @@ REDHAT_SUPPORT_PRODUCT_VERSION="9.3"
 fn rhel_is_found_by_its_search_string() {
     let os = "NAME=\"Red Hat Enterprise Linux\"\nVERSION=\"8.9 (Ootpa)\"\nID=\"rhel\"\nVERSION_ID=\"8.9\"\n";
     let f = facts(&[
-        ("/etc/redhat-release", "Red Hat Enterprise Linux release 8.9 (Ootpa)"),
+        (
+            "/etc/redhat-release",
+            "Red Hat Enterprise Linux release 8.9 (Ootpa)",
+        ),
         ("/etc/os-release", os),
     ]);
     check(
@@ -184,7 +187,10 @@ ANSI_COLOR="0;31"
 "#;
     let f = facts(&[
         ("/etc/os-release", os),
-        ("/etc/openEuler-release", "openEuler release 22.03 (LTS-SP1)"),
+        (
+            "/etc/openEuler-release",
+            "openEuler release 22.03 (LTS-SP1)",
+        ),
     ]);
     check(
         &f,
