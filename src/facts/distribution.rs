@@ -510,14 +510,14 @@ fn parse_dist_file(s: &Sections, name: &str, data: &str, path: &str, seen: &Map)
             }
         }
         "NA" => {
+            let version_unknown =
+                seen.get("distribution_version").and_then(Value::as_str) == Some("NA");
             for line in data.lines() {
                 if let Some(n) = line.strip_prefix("NAME=") {
                     set("distribution", n.trim_matches('"'));
                 }
-                if let Some(v) = line.strip_prefix("VERSION=") {
-                    if seen.get("distribution_version").and_then(Value::as_str) == Some("NA") {
-                        set("distribution_version", v.trim_matches('"'));
-                    }
+                if let Some(v) = line.strip_prefix("VERSION=").filter(|_| version_unknown) {
+                    set("distribution_version", v.trim_matches('"'));
                 }
             }
         }
@@ -557,8 +557,8 @@ fn parse_debian(s: &Sections, data: &str, path: &str) -> Option<Map> {
         let minor = s.file("/etc/debian_version").and_then(|v| {
             let re = Regex::new(r"(\d+)\.(\d+)").expect("valid regex");
             v.lines()
-                .filter_map(|l| Some(re.captures(l.trim())?.get(2)?.as_str().to_string()))
-                .last()
+                .rev()
+                .find_map(|l| Some(re.captures(l.trim())?.get(2)?.as_str().to_string()))
         });
         if let Some(m) = minor {
             set("distribution_minor_version", &m);

@@ -6,6 +6,9 @@ s() { printf '\n@@%s\n' "$1"; }
 # A file's content, in a section only when the file exists (an empty file counts).
 f() { [ -e "$1" ] && { s "file $1"; cat "$1" 2>/dev/null; }; }
 have() { command -v "$1" >/dev/null 2>&1; }
+# A one-line file into $v without forking (sysfs is read many times); fails when the
+# file is missing, unreadable or empty.
+r() { v=; { read -r v || [ -n "$v" ]; } 2>/dev/null <"$1"; }
 
 s uname; uname -s; uname -r; uname -v; uname -m; uname -n
 # Python's socket.getfqdn(): the host name's first address, then that address's names.
@@ -66,7 +69,7 @@ if [ "$WANT_HARDWARE" = 1 ]; then
         board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor \
         chassis_version chassis_type product_name product_serial product_uuid \
         product_version sys_vendor; do
-      v=$(cat "/sys/devices/virtual/dmi/id/$n" 2>/dev/null) && { s "dmi $n"; echo "$v"; }
+      r "/sys/devices/virtual/dmi/id/$n" && { s "dmi $n"; echo "$v"; }
     done
   fi
   s mtab; cat /etc/mtab 2>/dev/null || cat /proc/mounts
@@ -93,7 +96,7 @@ if [ "$WANT_NETWORK" = 1 ] && have ip; then
     for k in address mtu operstate type flags speed bridge/bridge_id bridge/stp_state \
         bonding/slaves bonding/mode bonding/miimon bonding/lacp_rate bonding/primary \
         bonding/all_slaves_active bonding_slave/perm_hwaddr; do
-      v=$(cat "$d/$k" 2>/dev/null) && echo "$k=$v"
+      r "$d/$k" && echo "$k=$v"
     done
     [ -d "$d/bridge" ] && echo "bridge=$(ls "$d/brif" 2>/dev/null | tr '\n' ' ')"
     [ -d "$d/bonding" ] && echo "bonding=1"

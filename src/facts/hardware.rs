@@ -21,10 +21,11 @@ pub fn collect(sec: &Sections, architecture: &str, out: &mut Map) {
     if let Some(meminfo) = sec.file("/proc/meminfo") {
         out.extend(memory_facts(meminfo));
     }
-    if let Some(up) = sec.file_value("/proc/uptime") {
-        if let Some(secs) = up.split(' ').next().and_then(|v| v.parse::<f64>().ok()) {
-            out.insert("uptime_seconds".into(), Value::from(secs as i64));
-        }
+    let uptime = sec
+        .file_value("/proc/uptime")
+        .and_then(|up| up.split(' ').next()?.parse::<f64>().ok());
+    if let Some(secs) = uptime {
+        out.insert("uptime_seconds".into(), Value::from(secs as i64));
     }
     dmi(sec, out);
     out.insert(
