@@ -414,7 +414,8 @@ fn put(m: &mut Map, k: &str, v: &str) {
 /// the file does not describe this distribution. Parsers srplay does not have yet
 /// (Slackware, OpenWrt, Mandriva, ClearLinux, Coreos, Flatcar) say `None`.
 fn parse_dist_file(s: &Sections, name: &str, data: &str, path: &str, seen: &Map) -> Option<Map> {
-    let data = data.trim_matches(['\'', '"', '\\']);
+    // Ansible reads the file stripped of whitespace, then of quotes.
+    let data = data.trim().trim_matches(['\'', '"', '\\']);
     let mut f = Map::new();
     let mut set = |k: &str, v: &str| {
         f.insert(k.to_string(), Value::String(v.to_string()));

@@ -75,11 +75,13 @@ if [ "$WANT_HARDWARE" = 1 ]; then
   s mtab; cat /etc/mtab 2>/dev/null || cat /proc/mounts
   have lsblk && { s lsblk; lsblk --list --noheadings --paths --output NAME,UUID --exclude 2 2>/dev/null; }
   # statvfs of every mount Ansible reports; mount points are written octal-escaped.
+  # A dead network mount must not hang the gathering (Ansible gives each 10 s too).
+  t=; have timeout && t="timeout 10"
   s statvfs
   { cat /etc/mtab 2>/dev/null || cat /proc/mounts; } | while read -r dev mnt fs _; do
     case "$dev" in /*|\\*|*:/*) ;; *) continue ;; esac
     [ "$fs" = none ] && continue
-    st=$(stat -f -c '%S %s %b %a %f %c %d' "$(printf '%b' "$mnt")" 2>/dev/null) && echo "$mnt $st"
+    st=$($t stat -f -c '%S %s %b %a %f %c %d' "$(printf '%b' "$mnt")" 2>/dev/null) && echo "$mnt $st"
   done
 fi
 

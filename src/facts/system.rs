@@ -92,7 +92,13 @@ pub fn date_time(sec: &Sections, out: &mut Map) {
     let (year, month, weekday, wday_num, week, day, hour, minute, second) =
         (f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]);
     let epoch = f[9];
-    let micros = format!("{:0<6}", f[10].get(..6).unwrap_or(f[10]));
+    // `%N` is GNU date's; elsewhere it comes back as text, and the microseconds as 0.
+    let nanos = if f[10].bytes().all(|b| b.is_ascii_digit()) {
+        f[10]
+    } else {
+        ""
+    };
+    let micros = format!("{:0<6}", nanos.get(..6).unwrap_or(nanos));
     let utc = epoch
         .parse::<i64>()
         .ok()

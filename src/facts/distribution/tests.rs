@@ -228,6 +228,22 @@ ANSI_COLOR="0;31"
 }
 
 #[test]
+fn alpine_takes_its_version_from_alpine_release() {
+    let os = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n";
+    let f = facts(&[("/etc/os-release", os), ("/etc/alpine-release", "3.19.1\n")]);
+    check(
+        &f,
+        &[
+            ("distribution", "Alpine"),
+            ("distribution_version", "3.19.1"),
+            ("distribution_major_version", "3"),
+            ("distribution_file_path", "/etc/alpine-release"),
+            ("os_family", "Alpine"),
+        ],
+    );
+}
+
+#[test]
 fn without_any_release_file_the_distribution_is_other_linux() {
     let f = facts(&[]);
     check(
