@@ -40,9 +40,9 @@ done
 have lsb_release && { s lsb_release; lsb_release -a 2>/dev/null; }
 have capsh && { s capsh; capsh --print 2>/dev/null; }
 s exists
-for p in /sys/kernel/security/apparmor /sys/fs/selinux /sbin/init /run/systemd/system \
+for p in /sys/kernel/security/apparmor /sys/fs/selinux /run/systemd/system \
     /dev/.run/systemd /dev/.systemd /etc/init /sbin/openrc /etc/init.d /etc/dinit.d \
-    /proc/xen /run/ostree-booted /usr/bin/dnf /usr/bin/microdnf /usr/bin/rpm /usr/bin/rpm-ostree \
+    /proc/xen /run/ostree-booted /usr/bin/dnf /usr/bin/microdnf /usr/bin/rpm-ostree \
     /usr/bin/yum /usr/bin/dnf-3 /usr/bin/dnf5 /usr/bin/apt-get /usr/bin/zypper /usr/sbin/urpmi \
     /usr/bin/pacman /bin/opkg /sbin/apk /usr/bin/emerge /usr/bin/xbps-install /usr/bin/swupd; do
   [ -e "$p" ] && echo "$p"

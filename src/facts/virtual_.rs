@@ -83,6 +83,14 @@ pub fn collect(sec: &Sections, out: &mut Map) {
         }
     }
     dmi(sec, &mut f);
+    // Linux-VServer: context 0 is the host.
+    if let Some(id) = sec.line("vxid", 0).strip_prefix("VxID:").map(str::trim) {
+        if id == "0" {
+            f.host("linux_vserver");
+        } else if id.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty() {
+            f.guest("linux_vserver", Some("guest"));
+        }
+    }
     cpuinfo(sec.file("/proc/cpuinfo").unwrap_or_default(), &mut f);
     let modules: Vec<&str> = sec
         .file("/proc/modules")

@@ -229,7 +229,8 @@ ANSI_COLOR="0;31"
 
 #[test]
 fn alpine_takes_its_version_from_alpine_release() {
-    let os = "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n";
+    let os =
+        "NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n";
     let f = facts(&[("/etc/os-release", os), ("/etc/alpine-release", "3.19.1\n")]);
     check(
         &f,
