@@ -312,11 +312,15 @@ pub fn run(
                 Ok(settings) => c.set_task_settings(settings),
                 Err(msg) => return ActionOutput::failed(msg),
             }
-            match crate::facts::gather(c) {
+            match crate::facts::gather(c, &crate::facts::Request::from_args(&args)) {
                 Ok(facts) => {
                     let mut r = ModuleResult::ok();
-                    r.data
-                        .insert("ansible_facts".into(), Value::Object(facts.clone()));
+                    // The result shows the facts as the module returns them.
+                    let named = facts
+                        .iter()
+                        .map(|(k, v)| (crate::facts::module_name(k), v.clone()))
+                        .collect();
+                    r.data.insert("ansible_facts".into(), Value::Object(named));
                     ActionOutput {
                         result: r,
                         gathered_facts: Some(facts),

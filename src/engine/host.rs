@@ -40,7 +40,11 @@ impl HostState {
 
     pub fn add_facts(&mut self, facts: &Map) {
         for (k, v) in facts {
-            let k = k.strip_prefix("ansible_").unwrap_or(k);
+            // Ansible's namespace_facts: `ansible_local` keeps its prefix.
+            let k = match k.strip_prefix("ansible_") {
+                Some(bare) if k != "ansible_local" => bare,
+                _ => k,
+            };
             self.facts.insert(k.to_string(), v.clone());
         }
         self.facts_layer = Arc::new(crate::vars::facts_layer(&self.facts));

@@ -626,10 +626,13 @@ impl<'r> PlayRun<'r> {
         if hosts.is_empty() {
             return;
         }
-        let task = Arc::new(
+        let mut task =
             crate::playbook::parse_task_node(&gather_node(&self.play.span), &self.play.file)
-                .expect("the setup task is well formed"),
-        );
+                .expect("the setup task is well formed");
+        if let Some(subset) = &self.play.gather_subset {
+            task.args.insert("gather_subset".into(), subset.clone());
+        }
+        let task = Arc::new(task);
         self.run_task(&task, &self.root, &hosts, false);
     }
 

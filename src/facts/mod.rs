@@ -1,219 +1,212 @@
-//! Native fact gathering: one shell command on the host prints what Ansible's `setup`
-//! would collect, and the controller parses it into Ansible's names and shapes.
+//! Native fact gathering. One POSIX shell script (`gather.sh`) runs on the host over
+//! the [`Connection`] and prints what it reads from /proc, /sys, /etc and `ip`; the
+//! controller parses it into the names and shapes of ansible-core 2.19's `setup`,
+//! collector by collector (one file per group of Ansible's collectors).
+//!
+//! Known gaps against Ansible: no `python*` facts (targets need no Python), no
+//! block devices (`devices`, `device_links`), LVM, fibre channel, iSCSI, NVMe,
+//! ethtool features, or custom facts from `fact_path` (`ansible_local` is `{}`).
+
+mod distribution;
+mod hardware;
+mod network;
+mod sections;
+mod subset;
+mod system;
+mod virtual_;
+
+use std::collections::BTreeSet;
 
 use crate::connection::{Connection, ExecRequest};
-use crate::value::{Map, Value};
+use crate::value::{self, Map, Value};
+use sections::Sections;
 
-/// The script run on the host: sections separated by markers, POSIX sh only.
-const SCRIPT: &str = r#"
-echo '@@hostname'; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
-echo '@@fqdn'; hostname -f 2>/dev/null || hostname
-echo '@@uname'; uname -s; uname -r; uname -v; uname -m
-echo '@@os-release'; cat /etc/os-release 2>/dev/null
-echo '@@id'; id -u; id -g; id -un; id -gn 2>/dev/null
-echo '@@home'; echo "$HOME"
-echo '@@nproc'; nproc 2>/dev/null || echo 1
-echo '@@meminfo'; cat /proc/meminfo 2>/dev/null | head -5
-echo '@@date'; date '+%Y %m %d %H %M %S %s %Z %z %A %B %j %u'
-echo '@@pkg'; for p in apt-get dnf yum zypper apk pacman; do command -v $p >/dev/null 2>&1 && { echo $p; break; }; done
-echo '@@init'; cat /proc/1/comm 2>/dev/null
-echo '@@env'; env
-"#;
+const SCRIPT: &str = include_str!("gather.sh");
+
+/// What `setup` was asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// `gather_subset`, as given (empty means `all`).
+    pub subset: Vec<String>,
+    /// `filter`: shell-style patterns on the `ansible_`-prefixed names.
+    pub filter: Vec<String>,
+}
+
+impl Request {
+    /// From `setup`'s arguments: `gather_subset` and `filter` as lists or
+    /// comma-separated strings.
+    pub fn from_args(args: &Map) -> Request {
+        Request {
+            subset: string_list(args.get("gather_subset")),
+            filter: string_list(args.get("filter")),
+        }
+    }
+}
+
+fn string_list(v: Option<&Value>) -> Vec<String> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(value::to_display_string).collect(),
+        Some(other) => value::to_display_string(other)
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
+}
 
 /// Gather facts on the host behind `conn`. Keys are without the `ansible_` prefix,
 /// as in `ansible_facts`.
-pub fn gather(conn: &mut dyn Connection) -> Result<Map, String> {
+pub fn gather(conn: &mut dyn Connection, request: &Request) -> Result<Map, String> {
+    let collectors = subset::collectors(&request.subset)?;
+    let flag = |name: &str| u8::from(collectors.contains(name));
+    let script = format!(
+        "WANT_HARDWARE={} WANT_NETWORK={} WANT_VIRTUAL={}\n{SCRIPT}",
+        flag("hardware"),
+        flag("network"),
+        flag("virtual")
+    );
     let out = conn
-        .exec(&ExecRequest::shell(SCRIPT))
+        .exec(&ExecRequest::shell(script))
         .map_err(|e| e.message)?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut sections: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
-    let mut current = "";
-    for line in text.lines() {
-        if let Some(name) = line.strip_prefix("@@") {
-            current = name;
-            sections.entry(name).or_default();
-        } else if !current.is_empty() {
-            sections.entry(current).or_default().push(line);
-        }
+    if out.rc != 0 {
+        return Err(format!(
+            "fact gathering failed (rc {}): {}",
+            out.rc,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
-    let first = |name: &str, i: usize| {
-        sections
-            .get(name)
-            .and_then(|l| l.get(i))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
+    let sections = Sections::parse(&String::from_utf8_lossy(&out.stdout));
+    let mut facts = from_sections(&sections, &collectors);
+    let subset = if request.subset.is_empty() {
+        vec!["all".to_string()]
+    } else {
+        request.subset.clone()
     };
+    facts.insert(
+        "gather_subset".into(),
+        Value::Array(subset.into_iter().map(Value::String).collect()),
+    );
+    facts.insert("module_setup".into(), Value::Bool(true));
+    if request.filter.is_empty() {
+        Ok(facts)
+    } else {
+        filtered(facts, &request.filter)
+    }
+}
+
+/// A fact's name as `setup` returns it (and as it becomes a variable): with the
+/// `ansible_` prefix, except for setup's own `gather_subset` and `module_setup`.
+pub fn module_name(fact: &str) -> String {
+    if fact.starts_with("ansible_") || fact == "gather_subset" || fact == "module_setup" {
+        fact.to_string()
+    } else {
+        format!("ansible_{fact}")
+    }
+}
+
+/// Run the chosen collectors over the script's output.
+fn from_sections(sec: &Sections, collectors: &BTreeSet<&str>) -> Map {
+    // Some collectors need others' facts (pkg_mgr the family, hardware the
+    // architecture); those are computed either way and kept only when chosen.
+    let mut platform = Map::new();
+    system::platform(sec, &mut platform);
+    let mut dist = Map::new();
+    distribution::collect(sec, &mut dist);
+    let os_family = dist["os_family"].as_str().unwrap_or_default().to_string();
+    let architecture = platform["architecture"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
     let mut f = Map::new();
-    let hostname = first("hostname", 0);
-    let short = hostname.split('.').next().unwrap_or_default().to_string();
-    f.insert("hostname".into(), Value::String(short.clone()));
-    f.insert("nodename".into(), Value::String(hostname.clone()));
-    f.insert("fqdn".into(), Value::String(first("fqdn", 0)));
-    f.insert("system".into(), Value::String(first("uname", 0)));
-    f.insert("kernel".into(), Value::String(first("uname", 1)));
-    f.insert("kernel_version".into(), Value::String(first("uname", 2)));
-    let machine = first("uname", 3);
-    f.insert("machine".into(), Value::String(machine.clone()));
-    f.insert("architecture".into(), Value::String(machine));
-    let mut os = Map::new();
-    for line in sections.get("os-release").into_iter().flatten() {
-        if let Some((k, v)) = line.split_once('=') {
-            os.insert(
-                k.to_string(),
-                Value::String(v.trim_matches('"').to_string()),
-            );
-        }
-    }
-    let os_get = |k: &str| {
-        os.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let distribution = distribution_name(&os_get("ID"), &os_get("NAME"));
-    let version = os_get("VERSION_ID");
-    f.insert("distribution".into(), Value::String(distribution.clone()));
-    f.insert(
-        "distribution_version".into(),
-        Value::String(version.clone()),
-    );
-    f.insert(
-        "distribution_major_version".into(),
-        Value::String(version.split('.').next().unwrap_or_default().to_string()),
-    );
-    f.insert(
-        "distribution_release".into(),
-        Value::String(os_get("VERSION_CODENAME")),
-    );
-    f.insert(
-        "os_family".into(),
-        Value::String(os_family(&distribution).to_string()),
-    );
-    f.insert("user_id".into(), Value::String(first("id", 2)));
-    f.insert(
-        "user_uid".into(),
-        Value::from(first("id", 0).parse::<i64>().unwrap_or(-1)),
-    );
-    f.insert(
-        "user_gid".into(),
-        Value::from(first("id", 1).parse::<i64>().unwrap_or(-1)),
-    );
-    f.insert("user_dir".into(), Value::String(first("home", 0)));
-    let cpus: i64 = first("nproc", 0).parse().unwrap_or(1);
-    f.insert("processor_vcpus".into(), Value::from(cpus));
-    f.insert("processor_count".into(), Value::from(cpus));
-    for line in sections.get("meminfo").into_iter().flatten() {
-        let mut parts = line.split_whitespace();
-        let (Some(key), Some(kb)) = (
-            parts.next(),
-            parts.next().and_then(|v| v.parse::<i64>().ok()),
-        ) else {
-            continue;
-        };
-        match key {
-            "MemTotal:" => drop(f.insert("memtotal_mb".into(), Value::from(kb / 1024))),
-            "MemFree:" => drop(f.insert("memfree_mb".into(), Value::from(kb / 1024))),
+    for name in collectors {
+        match *name {
+            "platform" => f.extend(platform.clone()),
+            "distribution" => f.extend(dist.clone()),
+            "user" => system::user(sec, &mut f),
+            "date_time" => system::date_time(sec, &mut f),
+            "env" => system::env(sec, &mut f),
+            "dns" => system::dns(sec, &mut f),
+            "cmdline" => system::cmdline(sec, &mut f),
+            "lsb" => system::lsb(sec, &mut f),
+            "pkg_mgr" => system::pkg_mgr(sec, &os_family, &mut f),
+            "service_mgr" => system::service_mgr(sec, &mut f),
+            "selinux" => system::selinux(sec, &mut f),
+            "apparmor" => system::apparmor(sec, &mut f),
+            "caps" => system::caps(sec, &mut f),
+            "fips" => system::fips(sec, &mut f),
+            "chroot" => system::chroot(sec, &mut f),
+            "loadavg" => system::loadavg(sec, &mut f),
+            "ssh_pub_keys" => system::ssh_pub_keys(sec, &mut f),
+            "local" => drop(f.insert("ansible_local".into(), Value::Object(Map::new()))),
+            "hardware" => hardware::collect(sec, &architecture, &mut f),
+            "network" => network::collect(sec, &mut f),
+            "virtual" => virtual_::collect(sec, &mut f),
+            // python, systemd, facter, ohai, fibre_channel_wwn, iscsi, nvme: see the
+            // module documentation.
             _ => {}
         }
     }
-    let pkg = first("pkg", 0);
-    let pkg_mgr = match pkg.as_str() {
-        "apt-get" => "apt",
-        "" => "unknown",
-        other => other,
-    };
-    f.insert("pkg_mgr".into(), Value::String(pkg_mgr.to_string()));
-    let init = first("init", 0);
-    f.insert(
-        "service_mgr".into(),
-        Value::String(if init == "systemd" {
-            "systemd".into()
-        } else if init.is_empty() {
-            "unknown".into()
-        } else {
-            init
-        }),
-    );
-    let date: Vec<String> = first("date", 0)
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    if date.len() >= 12 {
-        let mut dt = Map::new();
-        for (k, i) in [
-            ("year", 0),
-            ("month", 1),
-            ("day", 2),
-            ("hour", 3),
-            ("minute", 4),
-            ("second", 5),
-            ("epoch", 6),
-            ("tz", 7),
-            ("tz_offset", 8),
-            ("weekday", 9),
-            ("month_name", 10),
-            ("julian_day", 11),
-        ] {
-            dt.insert(k.into(), Value::String(date[i].clone()));
-        }
-        dt.insert(
-            "date".into(),
-            Value::String(format!("{}-{}-{}", date[0], date[1], date[2])),
-        );
-        dt.insert(
-            "time".into(),
-            Value::String(format!("{}:{}:{}", date[3], date[4], date[5])),
-        );
-        f.insert("date_time".into(), Value::Object(dt));
-    }
-    let mut env = Map::new();
-    for line in sections.get("env").into_iter().flatten() {
-        if let Some((k, v)) = line.split_once('=') {
-            env.insert(k.to_string(), Value::String(v.to_string()));
-        }
-    }
-    f.insert("env".into(), Value::Object(env));
-    Ok(f)
+    f
 }
 
-/// Ansible's distribution name from os-release `ID`.
-fn distribution_name(id: &str, name: &str) -> String {
-    match id {
-        "debian" => "Debian".into(),
-        "ubuntu" => "Ubuntu".into(),
-        "centos" => "CentOS".into(),
-        "rhel" => "RedHat".into(),
-        "fedora" => "Fedora".into(),
-        "rocky" => "Rocky".into(),
-        "almalinux" => "AlmaLinux".into(),
-        "ol" => "OracleLinux".into(),
-        "opensuse-leap" | "opensuse" | "opensuse-tumbleweed" => "openSUSE Leap".into(),
-        "sles" => "SLES".into(),
-        "alpine" => "Alpine".into(),
-        "arch" => "Archlinux".into(),
-        "amzn" => "Amazon".into(),
-        "kylin" => "Kylin Linux Advanced Server".into(),
-        "" => "NA".into(),
-        _ => name.split_whitespace().next().unwrap_or(id).to_string(),
-    }
+/// Keep the facts whose name as `setup` returns it matches one of the patterns.
+fn filtered(facts: Map, patterns: &[String]) -> Result<Map, String> {
+    let patterns = patterns
+        .iter()
+        .map(|p| glob::Pattern::new(p).map_err(|e| format!("invalid filter '{p}': {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(facts
+        .into_iter()
+        .filter(|(k, _)| patterns.iter().any(|p| p.matches(&module_name(k))))
+        .collect())
 }
 
-/// Ansible's `OS_FAMILY` table for the distributions above.
-fn os_family(distribution: &str) -> &'static str {
-    match distribution {
-        "Debian" | "Ubuntu" | "Kali" | "Linux Mint" | "Raspbian" | "Devuan" => "Debian",
-        "RedHat"
-        | "CentOS"
-        | "Fedora"
-        | "Rocky"
-        | "AlmaLinux"
-        | "OracleLinux"
-        | "Amazon"
-        | "Kylin Linux Advanced Server" => "RedHat",
-        "SLES" | "openSUSE Leap" => "Suse",
-        "Alpine" => "Alpine",
-        "Archlinux" => "Archlinux",
-        _ => "NA",
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn arguments_take_lists_or_comma_strings() {
+        let r = Request::from_args(
+            json!({"gather_subset": "!all, network", "filter": ["ansible_eth*"]})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(r.subset, vec!["!all", "network"]);
+        assert_eq!(r.filter, vec!["ansible_eth*"]);
+    }
+
+    #[test]
+    fn filter_matches_prefixed_names() {
+        let facts = json!({"eth0": {}, "lo": {}, "ansible_local": {}, "hostname": "h",
+                           "module_setup": true});
+        let kept = filtered(
+            facts.as_object().unwrap().clone(),
+            &[
+                "ansible_eth*".into(),
+                "ansible_local".into(),
+                "module_*".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            kept.keys().collect::<Vec<_>>(),
+            vec!["eth0", "ansible_local", "module_setup"]
+        );
+    }
+
+    #[test]
+    fn min_keeps_only_the_minimal_collectors_facts() {
+        let sec = Sections::parse("\n@@uname\nLinux\n6.1\n#1 SMP\nx86_64\nvm\n");
+        let collectors = subset::collectors(&["!all".into()]).unwrap();
+        let f = from_sections(&sec, &collectors);
+        assert_eq!(f["system"], json!("Linux"));
+        assert!(f.contains_key("distribution"));
+        assert!(!f.contains_key("memtotal_mb"));
+        assert!(!f.contains_key("interfaces"));
+        assert!(!f.contains_key("virtualization_type"));
     }
 }

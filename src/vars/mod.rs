@@ -92,17 +92,12 @@ impl VarSource for VarStack {
     }
 }
 
-/// Facts as variables: the `ansible_facts` dict plus each fact as `ansible_<name>`
-/// (Ansible's `INJECT_FACTS_AS_VARS`).
+/// Facts as variables: the `ansible_facts` dict plus each fact under the name `setup`
+/// returns it by (`ansible_<name>`; Ansible's `INJECT_FACTS_AS_VARS`).
 pub fn facts_layer(facts: &Map) -> Map {
     let mut out = Map::new();
     for (k, v) in facts {
-        let name = if k.starts_with("ansible_") {
-            k.clone()
-        } else {
-            format!("ansible_{k}")
-        };
-        out.insert(name, v.clone());
+        out.insert(crate::facts::module_name(k), v.clone());
     }
     out.insert("ansible_facts".to_string(), Value::Object(facts.clone()));
     out
@@ -131,11 +126,13 @@ mod tests {
     #[test]
     fn facts_are_injected_with_prefix() {
         let f = facts_layer(
-            json!({"hostname": "h1", "ansible_local": {}})
+            json!({"hostname": "h1", "ansible_local": {}, "module_setup": true})
                 .as_object()
                 .unwrap(),
         );
         assert_eq!(f.get("ansible_hostname"), Some(&json!("h1")));
+        assert_eq!(f.get("module_setup"), Some(&json!(true)));
+        assert_eq!(f.get("ansible_module_setup"), None);
         assert_eq!(f.get("ansible_local"), Some(&json!({})));
         assert_eq!(f["ansible_facts"]["hostname"], json!("h1"));
     }
