@@ -327,10 +327,8 @@ fn random_is_repeatable_with_seed() {
 fn permutations_of_a_long_string_fail_fast_instead_of_filling_memory() {
     // Found by tests/fuzz.rs: 40 characters have 40! permutations; the cap counted
     // only lists, so a million 40-item lists were built (seconds, gigabytes) first.
-    let started = std::time::Instant::now();
     let e = render("{{ ('x' * 40) | permutations | list }}").unwrap_err();
     assert!(e.message.contains("too many combinations"), "{}", e.message);
     let e = render("{{ range(40) | combinations(20) | list }}").unwrap_err();
     assert!(e.message.contains("too many combinations"), "{}", e.message);
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
