@@ -4,6 +4,9 @@
 //! with the same shape, and the same value where it does not change between two
 //! runs. Disagreements are printed as one list.
 //!
+//! The same comparison runs once over SSH, on a rig host (`tests/support/rig.rs`):
+//! Ansible's `setup` through its ssh connection, srplay's through `SshConnection`.
+//!
 //! Ansible is taken from `$SRPLAY_ANSIBLE_VENV` (default `/opt/ansible-venv`); without
 //! it the test prints a note and passes. `cargo test --test facts_compat -- --ignored
 //! --nocapture` also times both (median of 10).
@@ -14,8 +17,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use srplay::connection::LocalConnection;
+use srplay::connection::ssh::SshTarget;
+use srplay::connection::{Connection, LocalConnection, SshConnection};
 use srplay::facts::{self, Request};
+
+#[path = "support/rig.rs"]
+mod rig;
 
 /// How a fact is compared.
 #[derive(Clone, Copy)]
@@ -164,17 +171,16 @@ fn ansible_bin() -> Option<PathBuf> {
 
 /// Ansible's facts for localhost, without the `ansible_` prefix (as `ansible_facts`).
 fn ansible_facts(bin: &PathBuf, subset: &str) -> Map<String, Value> {
+    let target = ["localhost", "-c", "local", "-i", "localhost,"];
+    ansible_facts_of(bin, &target, subset)
+}
+
+/// Ansible's facts for the host `target` names (a pattern and its `-i`/`-c` options).
+fn ansible_facts_of(bin: &PathBuf, target: &[&str], subset: &str) -> Map<String, Value> {
     let venv = bin.parent().and_then(|p| p.parent()).expect("venv layout");
     let out = Command::new(bin)
-        .args([
-            "localhost",
-            "-c",
-            "local",
-            "-i",
-            "localhost,",
-            "-m",
-            "setup",
-        ])
+        .args(target)
+        .args(["-m", "setup"])
         .args(["-a", &format!("gather_subset={subset}")])
         .env(
             "ANSIBLE_PYTHON_INTERPRETER",
@@ -206,11 +212,15 @@ fn ansible_facts(bin: &PathBuf, subset: &str) -> Map<String, Value> {
 }
 
 fn srplay_facts(subset: &[&str]) -> Map<String, Value> {
+    srplay_facts_over(&mut LocalConnection::default(), subset)
+}
+
+fn srplay_facts_over(conn: &mut dyn Connection, subset: &[&str]) -> Map<String, Value> {
     let request = Request {
         subset: subset.iter().map(|s| s.to_string()).collect(),
         filter: Vec::new(),
     };
-    facts::gather(&mut LocalConnection::default(), &request).expect("srplay gathers facts")
+    facts::gather(conn, &request).expect("srplay gathers facts")
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -353,6 +363,44 @@ fn assert_same(subset: &str) {
     assert!(
         diffs.is_empty(),
         "facts differ for gather_subset={subset} ({} differences):\n  {}",
+        diffs.len(),
+        diffs.join("\n  ")
+    );
+}
+
+#[test]
+fn all_facts_match_ansible_over_ssh() {
+    let Some(bin) = ansible_bin() else {
+        eprintln!("note: ansible not found; facts_compat skipped");
+        return;
+    };
+    let Some(rig) = rig::Rig::start_or_skip(1) else {
+        return;
+    };
+    let host = rig.host_names()[0].clone();
+    let inventory = rig.inventory_path().display().to_string();
+    let ansible = ansible_facts_of(&bin, &[&host, "-i", &inventory], "all");
+    let target = SshTarget {
+        name: host.clone(),
+        address: rig.addresses()[0].clone(),
+        port: 22,
+        user: "root".into(),
+        private_key_file: Some(rig.key_path().display().to_string()),
+        password: None,
+        connect_timeout: Duration::from_secs(10),
+        host_key_checking: true,
+        known_hosts_files: vec![rig.known_hosts_path().display().to_string()],
+    };
+    let mut conn = SshConnection::new(target);
+    let srplay = srplay_facts_over(&mut conn, &["all"]);
+    // Over SSH the session's own variables differ by nature (ports, tty).
+    let diffs: Vec<String> = differences(&ansible, &srplay)
+        .into_iter()
+        .filter(|d| !d.starts_with("env.SSH_"))
+        .collect();
+    assert!(
+        diffs.is_empty(),
+        "facts over SSH differ ({} differences):\n  {}",
         diffs.len(),
         diffs.join("\n  ")
     );
