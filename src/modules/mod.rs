@@ -9,6 +9,7 @@ pub mod args;
 pub mod content;
 pub mod files;
 pub mod output;
+pub mod system;
 #[cfg(test)]
 pub mod testing;
 
@@ -24,6 +25,7 @@ pub mod ping;
 pub mod raw;
 pub mod shell;
 pub mod stat;
+pub mod systemd;
 pub mod template;
 
 use crate::connection::Connection;
@@ -169,6 +171,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &raw::Raw,
         &shell::Shell,
         &stat::Stat,
+        &systemd::Systemd("systemd"),
+        &systemd::Systemd("systemd_service"),
         &template::Template,
     ]
 }
