@@ -23,6 +23,7 @@ pub mod lineinfile;
 pub mod pause;
 pub mod ping;
 pub mod raw;
+pub mod service;
 pub mod shell;
 pub mod stat;
 pub mod systemd;
@@ -169,6 +170,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
+        &service::Service,
         &shell::Shell,
         &stat::Stat,
         &systemd::Systemd("systemd"),
