@@ -13,6 +13,7 @@ pub mod system;
 #[cfg(test)]
 pub mod testing;
 
+pub mod apt;
 pub mod assert;
 pub mod command;
 pub mod copy;
@@ -160,6 +161,7 @@ pub trait Module: Sync {
 /// `ansible.legacy.copy`) resolve to the short name through [`short_name`].
 pub fn registry() -> &'static [&'static dyn Module] {
     &[
+        &apt::Apt,
         &assert::Assert,
         &command::Command,
         &copy::Copy,

@@ -172,6 +172,8 @@ pub struct FakeConnection {
     rules: Vec<Rule>,
     /// The command lines run, in order (argv joined with shell quoting).
     pub log: Vec<String>,
+    /// The environment each logged command was given (`ExecRequest::env`), by index.
+    pub envs: Vec<Vec<(String, String)>>,
     pub settings: TaskSettings,
 }
 
@@ -268,6 +270,7 @@ impl Connection for FakeConnection {
             Command::Shell { cmd, .. } => cmd.clone(),
         };
         self.log.push(line.clone());
+        self.envs.push(req.env.clone());
         let Some(i) = self.rules.iter().position(|r| r.pattern.is_match(&line)) else {
             return Ok(ExecOutput::default());
         };
