@@ -18,9 +18,11 @@ pub mod assert;
 pub mod command;
 pub mod copy;
 pub mod debug;
+pub mod dnf;
 pub mod fail;
 pub mod file;
 pub mod lineinfile;
+pub mod package;
 pub mod pause;
 pub mod ping;
 pub mod raw;
@@ -166,9 +168,11 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &command::Command,
         &copy::Copy,
         &debug::Debug,
+        &dnf::Dnf::DNF,
         &fail::Fail,
         &file::File,
         &lineinfile::LineInFile,
+        &package::Package,
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
@@ -178,6 +182,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &systemd::Systemd("systemd"),
         &systemd::Systemd("systemd_service"),
         &template::Template,
+        &dnf::Dnf::YUM,
     ]
 }
 
