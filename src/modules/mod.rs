@@ -14,6 +14,7 @@ pub mod system;
 pub mod testing;
 
 pub mod apt;
+pub mod apt_repository;
 pub mod assert;
 pub mod command;
 pub mod copy;
@@ -164,6 +165,7 @@ pub trait Module: Sync {
 pub fn registry() -> &'static [&'static dyn Module] {
     &[
         &apt::Apt,
+        &apt_repository::AptRepository,
         &assert::Assert,
         &command::Command,
         &copy::Copy,
