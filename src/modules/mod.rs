@@ -14,6 +14,7 @@ pub mod system;
 pub mod testing;
 
 pub mod apt;
+pub mod apt_key;
 pub mod apt_repository;
 pub mod assert;
 pub mod command;
@@ -165,6 +166,7 @@ pub trait Module: Sync {
 pub fn registry() -> &'static [&'static dyn Module] {
     &[
         &apt::Apt,
+        &apt_key::AptKey,
         &apt_repository::AptRepository,
         &assert::Assert,
         &command::Command,
