@@ -272,6 +272,10 @@ fn not_installed(conn: &mut dyn Connection, query: &[&str], names: &[&String]) -
             missing.insert(name.to_string());
         }
     }
+    // rpm's exit code counts the names it did not find; anything else went wrong.
+    if !r.success() && missing.is_empty() {
+        return Err(format!("'{}' failed: {}", argv.join(" "), r.output().trim()));
+    }
     Ok(missing)
 }
 
@@ -475,6 +479,13 @@ mod tests {
             .on("^rpm -q hello-2.10-1.x86_64$", 0, "hello-2.10-1.x86_64\n");
         let mut h = Harness::fake(conn);
         assert!(!h.run(&DNF, json!({"name": "/tmp/hello.rpm"})).changed);
+    }
+
+    #[test]
+    fn a_host_without_rpm_is_an_error_not_an_installed_package() {
+        let mut h = Harness::fake(FakeConnection::new().on("^rpm", 127, ""));
+        let err = h.try_run(&DNF, json!({"name": "hello"})).unwrap_err();
+        assert!(err.starts_with("'rpm -q hello' failed"), "{err}");
     }
 
     #[test]
