@@ -15,7 +15,7 @@
 //! `fail_on_autoremove`, `update_cache_retries`; packages asked for that are already
 //! installed as dependencies are not marked manually installed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::connection::Connection;
@@ -147,14 +147,21 @@ impl Module for Apt {
             Some("absent") => remove(ctx.conn, &apt, &specs, &installed),
             state => {
                 let latest = state == Some("latest");
-                let candidates = if latest {
+                let pinned = specs.iter().any(|s| s.version.is_some());
+                let candidates = if latest || pinned {
                     candidates(ctx.conn, &specs, args.str("default_release"))?
                 } else {
                     HashMap::new()
                 };
+                let at_least = satisfied_minimums(ctx.conn, &specs, &installed)?;
+                let known = Known {
+                    installed: &installed,
+                    candidates: &candidates,
+                    at_least: &at_least,
+                };
                 let wanted: Vec<String> = specs
                     .iter()
-                    .filter(|s| s.needs_install(&installed, &candidates, latest))
+                    .filter(|s| s.needs_install(&known, latest))
                     .filter(|s| !apt.only_upgrade || installed.contains_key(&s.name))
                     .map(|s| s.install_arg())
                     .collect();
@@ -307,22 +314,22 @@ impl PackageSpec {
         self.name.split(':').next().unwrap_or(&self.name)
     }
 
-    fn needs_install(
-        &self,
-        installed: &HashMap<String, Installed>,
-        candidates: &HashMap<String, String>,
-        latest: bool,
-    ) -> bool {
-        let Some(current) = installed.get(self.base_name()).filter(|i| i.installed) else {
+    fn needs_install(&self, known: &Known<'_>, latest: bool) -> bool {
+        let Some(current) = known.installed.get(self.base_name()).filter(|i| i.installed) else {
             return true;
         };
+        let candidate = known.candidates.get(self.base_name());
         match &self.version {
-            Some((op, version)) if op == "=" => !glob::Pattern::new(version)
-                .map(|p| p.matches(&current.version))
-                .unwrap_or(current.version == *version),
-            // `>=`: apt decides whether the installed version satisfies it.
-            Some(_) => true,
-            None => latest && candidates.get(self.base_name()) != Some(&current.version),
+            Some((op, version)) if op == "=" => {
+                let matches = |v: &str| {
+                    glob::Pattern::new(version).map_or(v == version, |p| p.matches(v))
+                };
+                // Ansible's legacy rule: a newer candidate the glob also matches is installed.
+                !matches(&current.version)
+                    || candidate.is_some_and(|c| *c != current.version && matches(c))
+            }
+            Some(_) => !known.at_least.contains(&self.name),
+            None => latest && candidate != Some(&current.version),
         }
     }
 
@@ -333,6 +340,37 @@ impl PackageSpec {
             _ => self.name.clone(),
         }
     }
+}
+
+/// What the host told about the packages asked for.
+struct Known<'a> {
+    installed: &'a HashMap<String, Installed>,
+    /// The version apt would install, by name (for `latest` and pinned versions).
+    candidates: &'a HashMap<String, String>,
+    /// The `name>=version` specs whose installed version is recent enough.
+    at_least: &'a HashSet<String>,
+}
+
+/// The `>=` specs the installed version satisfies, compared by dpkg's own rules.
+fn satisfied_minimums(
+    conn: &mut dyn Connection,
+    specs: &[PackageSpec],
+    installed: &HashMap<String, Installed>,
+) -> Result<HashSet<String>, String> {
+    let mut ok = HashSet::new();
+    for spec in specs {
+        let (Some((op, minimum)), Some(current)) = (&spec.version, installed.get(spec.base_name()))
+        else {
+            continue;
+        };
+        if op == ">=" && current.installed {
+            let cmp = run(conn, &["dpkg", "--compare-versions", &current.version, "ge", minimum])?;
+            if cmp.success() {
+                ok.insert(spec.name.clone());
+            }
+        }
+    }
+    Ok(ok)
 }
 
 /// A package dpkg knows: fully installed, or only leftovers (config files).
@@ -515,7 +553,12 @@ fn install_deb_file(
         version: Some(("=".into(), version)),
     };
     let installed = query(conn, std::slice::from_ref(&spec))?;
-    if !apt.force && !spec.needs_install(&installed, &HashMap::new(), false) {
+    let known = Known {
+        installed: &installed,
+        candidates: &HashMap::new(),
+        at_least: &HashSet::new(),
+    };
+    if !apt.force && !spec.needs_install(&known, false) {
         return Ok(ModuleResult::ok());
     }
     // apt-get takes a file (not a package name) only when it looks like a path.
@@ -605,11 +648,38 @@ mod tests {
 
     #[test]
     fn a_pinned_version_installs_when_another_is_there() {
-        let mut h = Harness::fake(FakeConnection::new().on("^dpkg-query", 0, HELLO));
+        let policy = "hello:\n  Installed: 2.10-3\n  Candidate: 2.10-3\n";
+        let conn = FakeConnection::new()
+            .on("^dpkg-query", 0, HELLO)
+            .on("^apt-cache", 0, policy);
+        let mut h = Harness::fake(conn);
         assert!(!h.run(&Apt, json!({"name": "hello=2.10*"})).changed);
         let r = h.run(&Apt, json!({"name": "hello=2.9-1", "default_release": "bookworm"}));
         assert!(r.changed);
         assert_eq!(h.conn.ran("install 'hello=2.9-1' -t bookworm$").len(), 1);
+    }
+
+    #[test]
+    fn a_glob_matching_a_newer_candidate_installs_it_as_ansible_does() {
+        let policy = "hello:\n  Installed: 2.10-3\n  Candidate: 2.10-4\n";
+        let conn = FakeConnection::new()
+            .on("^dpkg-query", 0, HELLO)
+            .on("^apt-cache", 0, policy);
+        let mut h = Harness::fake(conn);
+        assert!(h.run(&Apt, json!({"name": "hello=2.10*"})).changed);
+        assert!(!h.run(&Apt, json!({"name": "hello=2.10-3"})).changed);
+    }
+
+    #[test]
+    fn a_minimum_version_is_compared_by_dpkg() {
+        let conn = FakeConnection::new()
+            .on("^dpkg-query", 0, HELLO)
+            .on("^dpkg --compare-versions 2.10-3 ge 2.9$", 0, "")
+            .on("^dpkg --compare-versions", 1, "");
+        let mut h = Harness::fake(conn);
+        assert!(!h.run(&Apt, json!({"name": "hello>=2.9"})).changed);
+        assert!(h.run(&Apt, json!({"name": "hello>=2.11"})).changed);
+        assert_eq!(h.conn.ran(" install hello$").len(), 1);
     }
 
     #[test]
