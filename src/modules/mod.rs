@@ -28,6 +28,7 @@ pub mod package;
 pub mod pause;
 pub mod ping;
 pub mod raw;
+pub mod rpm_key;
 pub mod service;
 pub mod shell;
 pub mod stat;
@@ -180,6 +181,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
+        &rpm_key::RpmKey,
         &service::Service,
         &shell::Shell,
         &stat::Stat,
