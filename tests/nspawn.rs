@@ -9,6 +9,8 @@
 //! otherwise; `SRPLAY_NSPAWN=1` forces it (missing tools then fail it), `SRPLAY_NSPAWN=0`
 //! skips it. About 90 s the first time (debootstrap), 15 s after.
 
+// Only the process runner is used here; copy_dir serves the differential suites.
+#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -75,7 +77,12 @@ impl Host {
                 "UserKnownHostsFile={}",
                 self.state.join("known_hosts").display()
             ))
-            .args(["-o", "BatchMode=yes", &format!("root@127.0.1.{HOST}"), command])
+            .args([
+                "-o",
+                "BatchMode=yes",
+                &format!("root@127.0.1.{HOST}"),
+                command,
+            ])
             .output()
             .expect("ssh");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -105,7 +112,9 @@ fn packages_and_services_on_a_booted_host() {
         repo.to_string_lossy().into_owned(),
     );
     rig(
-        &["start", "1", "--first", HOST, "--state", &state_arg, "--repo", &repo_arg],
+        &[
+            "start", "1", "--first", HOST, "--state", &state_arg, "--repo", &repo_arg,
+        ],
         scratch.path(),
         Duration::from_secs(900),
     );
@@ -119,7 +128,8 @@ fn packages_and_services_on_a_booted_host() {
         .arg("-i")
         .arg(state.join("inventory"))
         .arg(manifest_dir().join("tests/nspawn/site.yml"));
-    let (rc, out, err) = support::run_with_timeout(srplay, scratch.path(), Duration::from_secs(300));
+    let (rc, out, err) =
+        support::run_with_timeout(srplay, scratch.path(), Duration::from_secs(300));
     let recap: String = out
         .lines()
         .find(|l| l.starts_with(&format!("h{HOST} ")))

@@ -139,7 +139,11 @@ impl Module for Apt {
         for name in names.iter().filter(|n| *n != "*") {
             match PackageSpec::parse(name.trim()) {
                 Some(spec) => specs.push(spec),
-                None => return Ok(ModuleResult::failed(format!("invalid package spec: {name}"))),
+                None => {
+                    return Ok(ModuleResult::failed(format!(
+                        "invalid package spec: {name}"
+                    )));
+                }
             }
         }
         let installed = query(ctx.conn, &specs)?;
@@ -243,7 +247,10 @@ impl AptGet {
                 flag(self.purge && !installing, "--purge"),
                 flag(self.only_upgrade && installing, "--only-upgrade"),
                 flag(self.force, "--force-yes"),
-                flag(self.autoremove && operation != "autoremove", "--auto-remove"),
+                flag(
+                    self.autoremove && operation != "autoremove",
+                    "--auto-remove",
+                ),
                 flag(self.check_mode, "--simulate"),
             ]
             .into_iter()
@@ -251,15 +258,18 @@ impl AptGet {
         );
         argv.push(operation.to_string());
         argv.extend(packages.iter().cloned());
-        if installing || operation.contains("upgrade") {
-            if let Some(release) = &self.default_release {
-                argv.extend(["-t".to_string(), release.clone()]);
-            }
+        if (installing || operation.contains("upgrade"))
+            && let Some(release) = &self.default_release
+        {
+            argv.extend(["-t".to_string(), release.clone()]);
         }
         if installing {
             if let Some(rec) = self.install_recommends {
                 argv.push("-o".into());
-                argv.push(format!("APT::Install-Recommends={}", if rec { "yes" } else { "no" }));
+                argv.push(format!(
+                    "APT::Install-Recommends={}",
+                    if rec { "yes" } else { "no" }
+                ));
             }
             argv.extend(
                 [
@@ -315,15 +325,18 @@ impl PackageSpec {
     }
 
     fn needs_install(&self, known: &Known<'_>, latest: bool) -> bool {
-        let Some(current) = known.installed.get(self.base_name()).filter(|i| i.installed) else {
+        let Some(current) = known
+            .installed
+            .get(self.base_name())
+            .filter(|i| i.installed)
+        else {
             return true;
         };
         let candidate = known.candidates.get(self.base_name());
         match &self.version {
             Some((op, version)) if op == "=" => {
-                let matches = |v: &str| {
-                    glob::Pattern::new(version).map_or(v == version, |p| p.matches(v))
-                };
+                let matches =
+                    |v: &str| glob::Pattern::new(version).map_or(v == version, |p| p.matches(v));
                 // Ansible's legacy rule: a newer candidate the glob also matches is installed.
                 !matches(&current.version)
                     || candidate.is_some_and(|c| *c != current.version && matches(c))
@@ -364,7 +377,16 @@ fn satisfied_minimums(
             continue;
         };
         if op == ">=" && current.installed {
-            let cmp = run(conn, &["dpkg", "--compare-versions", &current.version, "ge", minimum])?;
+            let cmp = run(
+                conn,
+                &[
+                    "dpkg",
+                    "--compare-versions",
+                    &current.version,
+                    "ge",
+                    minimum,
+                ],
+            )?;
             if cmp.success() {
                 ok.insert(spec.name.clone());
             }
@@ -386,13 +408,19 @@ fn query(
     conn: &mut dyn Connection,
     specs: &[PackageSpec],
 ) -> Result<HashMap<String, Installed>, String> {
-    let mut argv = strings(&["dpkg-query", "-W", "-f", "${Package}\t${Status}\t${Version}\n"]);
+    let mut argv = strings(&[
+        "dpkg-query",
+        "-W",
+        "-f",
+        "${Package}\t${Status}\t${Version}\n",
+    ]);
     argv.extend(specs.iter().map(|s| s.name.clone()));
     let out = run_env(conn, &argv, ENV)?;
     let mut found = HashMap::new();
     for line in out.stdout.lines() {
         let mut fields = line.split('\t');
-        let (Some(name), Some(status), Some(version)) = (fields.next(), fields.next(), fields.next())
+        let (Some(name), Some(status), Some(version)) =
+            (fields.next(), fields.next(), fields.next())
         else {
             continue;
         };
@@ -428,11 +456,14 @@ fn candidates(
     let mut current: Option<String> = None;
     for line in out.stdout.lines() {
         if !line.starts_with(' ') {
-            current = line.strip_suffix(':').map(|n| n.split(':').next().unwrap_or(n).to_string());
-        } else if let (Some(name), Some(version)) = (&current, line.trim().strip_prefix("Candidate: ")) {
-            if version != "(none)" {
-                found.insert(name.clone(), version.to_string());
-            }
+            current = line
+                .strip_suffix(':')
+                .map(|n| n.split(':').next().unwrap_or(n).to_string());
+        } else if let (Some(name), Some(version)) =
+            (&current, line.trim().strip_prefix("Candidate: "))
+            && version != "(none)"
+        {
+            found.insert(name.clone(), version.to_string());
         }
     }
     Ok(found)
@@ -474,7 +505,10 @@ fn remove(
     }
     let r = apt.run(conn, &apt.command("remove", true, &packages))?;
     if !r.success() {
-        return Ok(failed_command(&format!("apt-get remove {}", packages.join(" ")), &r));
+        return Ok(failed_command(
+            &format!("apt-get remove {}", packages.join(" ")),
+            &r,
+        ));
     }
     Ok(with_output(ModuleResult::changed(true), &r))
 }
@@ -509,11 +543,7 @@ fn upgrade(conn: &mut dyn Connection, apt: &AptGet, mode: &str) -> Result<Module
 
 /// `deb`: a package file on the host (downloaded there first when it is a URL),
 /// installed with `apt-get install FILE` so its dependencies come from the repositories.
-fn install_deb(
-    conn: &mut dyn Connection,
-    apt: &AptGet,
-    deb: &str,
-) -> Result<ModuleResult, String> {
+fn install_deb(conn: &mut dyn Connection, apt: &AptGet, deb: &str) -> Result<ModuleResult, String> {
     let (path, downloaded) = if deb.contains("://") {
         match download(conn, deb)? {
             Ok(path) => (path, true),
@@ -574,7 +604,10 @@ fn install_deb_file(
 fn download(conn: &mut dyn Connection, url: &str) -> Result<Result<String, String>, String> {
     let tmp = run(conn, &["mktemp", "--suffix=.deb"])?;
     if !tmp.success() {
-        return Ok(Err(format!("cannot create a temporary file: {}", tmp.stderr.trim())));
+        return Ok(Err(format!(
+            "cannot create a temporary file: {}",
+            tmp.stderr.trim()
+        )));
     }
     let path = tmp.stdout.trim().to_string();
     let fetch = if has_command(conn, "curl")? {
@@ -589,7 +622,10 @@ fn download(conn: &mut dyn Connection, url: &str) -> Result<Result<String, Strin
     };
     if !fetch.success() {
         conn.remove(&path, false)?;
-        return Ok(Err(format!("Failure downloading {url}, {}", fetch.output().trim())));
+        return Ok(Err(format!(
+            "Failure downloading {url}, {}",
+            fetch.output().trim()
+        )));
     }
     Ok(Ok(path))
 }
@@ -628,11 +664,16 @@ mod tests {
     fn installs_only_what_dpkg_lacks() {
         let conn = FakeConnection::new().on("^dpkg-query", 1, HELLO);
         let mut h = Harness::fake(conn);
-        let r = h.run(&Apt, json!({"name": ["hello", "sl"], "install_recommends": false}));
+        let r = h.run(
+            &Apt,
+            json!({"name": ["hello", "sl"], "install_recommends": false}),
+        );
         assert!(r.changed);
         assert_eq!(
             h.conn.ran("^apt-get"),
-            ["apt-get -y -o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold' -o 'DPkg::Lock::Timeout=60' install sl -o 'APT::Install-Recommends=no'"]
+            [
+                "apt-get -y -o 'Dpkg::Options::=--force-confdef' -o 'Dpkg::Options::=--force-confold' -o 'DPkg::Lock::Timeout=60' install sl -o 'APT::Install-Recommends=no'"
+            ]
         );
         assert_eq!(r.data["cache_updated"], false);
     }
@@ -654,7 +695,10 @@ mod tests {
             .on("^apt-cache", 0, policy);
         let mut h = Harness::fake(conn);
         assert!(!h.run(&Apt, json!({"name": "hello=2.10*"})).changed);
-        let r = h.run(&Apt, json!({"name": "hello=2.9-1", "default_release": "bookworm"}));
+        let r = h.run(
+            &Apt,
+            json!({"name": "hello=2.9-1", "default_release": "bookworm"}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("install 'hello=2.9-1' -t bookworm$").len(), 1);
     }
@@ -685,19 +729,28 @@ mod tests {
     #[test]
     fn latest_compares_with_the_candidate() {
         let policy = "hello:\n  Installed: 2.10-3\n  Candidate: 2.10-4\n  Version table:\n";
-        let conn = FakeConnection::new()
-            .on("^dpkg-query", 0, HELLO)
-            .on("^apt-cache policy hello$", 0, policy);
+        let conn = FakeConnection::new().on("^dpkg-query", 0, HELLO).on(
+            "^apt-cache policy hello$",
+            0,
+            policy,
+        );
         let mut h = Harness::fake(conn);
-        assert!(h.run(&Apt, json!({"name": "hello", "state": "latest"})).changed);
+        assert!(
+            h.run(&Apt, json!({"name": "hello", "state": "latest"}))
+                .changed
+        );
         assert_eq!(h.conn.ran(" install hello$").len(), 1);
 
         let policy = "hello:\n  Installed: 2.10-3\n  Candidate: 2.10-3\n";
-        let conn = FakeConnection::new()
-            .on("^dpkg-query", 0, HELLO)
-            .on("^apt-cache policy", 0, policy);
+        let conn =
+            FakeConnection::new()
+                .on("^dpkg-query", 0, HELLO)
+                .on("^apt-cache policy", 0, policy);
         let mut h = Harness::fake(conn);
-        assert!(!h.run(&Apt, json!({"name": "hello", "state": "latest"})).changed);
+        assert!(
+            !h.run(&Apt, json!({"name": "hello", "state": "latest"}))
+                .changed
+        );
     }
 
     #[test]
@@ -705,7 +758,10 @@ mod tests {
         let leftovers = "sl\tdeinstall ok config-files\t5.02-1\n";
         let conn = FakeConnection::new().on("^dpkg-query", 0, &format!("{HELLO}{leftovers}"));
         let mut h = Harness::fake(conn);
-        let r = h.run(&Apt, json!({"name": ["hello", "sl", "cowsay"], "state": "absent"}));
+        let r = h.run(
+            &Apt,
+            json!({"name": ["hello", "sl", "cowsay"], "state": "absent"}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^apt-get .* remove hello$").len(), 1);
         assert!(!r.data.contains_key("cache_updated"), "as Ansible's remove");
@@ -718,7 +774,10 @@ mod tests {
         assert_eq!(h.conn.ran("--purge --auto-remove remove sl$").len(), 1);
 
         let mut h = Harness::fake(FakeConnection::new().on("^dpkg-query", 1, ""));
-        assert!(!h.run(&Apt, json!({"name": "cowsay", "state": "absent"})).changed);
+        assert!(
+            !h.run(&Apt, json!({"name": "cowsay", "state": "absent"}))
+                .changed
+        );
     }
 
     #[test]
@@ -743,15 +802,20 @@ mod tests {
         assert_eq!(r.data["cache_update_time"], 0);
 
         let mut h = Harness::fake(FakeConnection::new());
-        h.run(&Apt, json!({"update_cache": true, "cache_valid_time": i64::MAX / 2}));
+        h.run(
+            &Apt,
+            json!({"update_cache": true, "cache_valid_time": i64::MAX / 2}),
+        );
         assert!(h.conn.ran("apt-get update").is_empty());
     }
 
     #[test]
     fn failures_carry_apts_output() {
-        let conn = FakeConnection::new()
-            .on("^dpkg-query", 1, "")
-            .on(" install ", 100, "Reading package lists...\n");
+        let conn = FakeConnection::new().on("^dpkg-query", 1, "").on(
+            " install ",
+            100,
+            "Reading package lists...\n",
+        );
         let mut h = Harness::fake(conn);
         let r = h.run(&Apt, json!({"name": "nosuch"}));
         assert!(r.failed);
@@ -805,7 +869,14 @@ mod tests {
     fn commands_run_noninteractive() {
         let mut h = Harness::fake(FakeConnection::new());
         h.run(&Apt, json!({"name": "hello"}));
-        let install = h.conn.log.iter().position(|l| l.contains(" install ")).unwrap();
-        assert!(h.conn.envs[install].contains(&("DEBIAN_FRONTEND".into(), "noninteractive".into())));
+        let install = h
+            .conn
+            .log
+            .iter()
+            .position(|l| l.contains(" install "))
+            .unwrap();
+        assert!(
+            h.conn.envs[install].contains(&("DEBIAN_FRONTEND".into(), "noninteractive".into()))
+        );
     }
 }

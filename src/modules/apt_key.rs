@@ -113,7 +113,11 @@ impl Module for AptKey {
 }
 
 /// The body at `url`, fetched by the host; `Ok(Err(msg))` when it cannot be.
-fn fetch(conn: &mut dyn Connection, url: &str, validate_certs: bool) -> Result<Result<Vec<u8>, String>, String> {
+fn fetch(
+    conn: &mut dyn Connection,
+    url: &str,
+    validate_certs: bool,
+) -> Result<Result<Vec<u8>, String>, String> {
     let insecure = !validate_certs;
     let r = if has_command(conn, "curl")? {
         let mut argv = vec!["curl", "-fsSL"];
@@ -135,7 +139,10 @@ fn fetch(conn: &mut dyn Connection, url: &str, validate_certs: bool) -> Result<R
         )));
     };
     if !r.success() {
-        return Ok(Err(format!("Failed to download key at {url}: {}", r.output().trim())));
+        return Ok(Err(format!(
+            "Failed to download key at {url}: {}",
+            r.output().trim()
+        )));
     }
     Ok(Ok(r.stdout.into_bytes()))
 }
@@ -146,15 +153,22 @@ mod tests {
     use crate::modules::testing::{FakeConnection, Harness};
     use serde_json::json;
 
-    const KEY: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----\n";
+    const KEY: &str =
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\nabc\n-----END PGP PUBLIC KEY BLOCK-----\n";
 
     #[test]
     fn data_becomes_a_keyring_file_named_after_the_id() {
         let mut h = Harness::fake(FakeConnection::new());
         let r = h.run(&AptKey, json!({"id": "0xabcd1234", "data": KEY}));
         assert!(r.changed);
-        assert_eq!(h.conn.files["/etc/apt/trusted.gpg.d/ABCD1234.asc"].0, KEY.as_bytes());
-        assert!(!h.run(&AptKey, json!({"id": "ABCD1234", "data": KEY})).changed);
+        assert_eq!(
+            h.conn.files["/etc/apt/trusted.gpg.d/ABCD1234.asc"].0,
+            KEY.as_bytes()
+        );
+        assert!(
+            !h.run(&AptKey, json!({"id": "ABCD1234", "data": KEY}))
+                .changed
+        );
         let r = h.run(&AptKey, json!({"id": "ABCD1234", "state": "absent"}));
         assert!(r.changed);
         assert!(h.conn.files.is_empty());
@@ -167,9 +181,15 @@ mod tests {
             .on("sh curl$", 0, "/usr/bin/curl\n")
             .on("^curl -fsSL https://ex.org/key$", 0, KEY);
         let mut h = Harness::fake(conn);
-        let r = h.run(&AptKey, json!({"file": "/tmp/key.asc", "keyring": "/etc/apt/keyrings/ex.asc"}));
+        let r = h.run(
+            &AptKey,
+            json!({"file": "/tmp/key.asc", "keyring": "/etc/apt/keyrings/ex.asc"}),
+        );
         assert!(r.changed);
-        let r = h.run(&AptKey, json!({"url": "https://ex.org/key", "keyring": "/etc/apt/keyrings/ex.asc"}));
+        let r = h.run(
+            &AptKey,
+            json!({"url": "https://ex.org/key", "keyring": "/etc/apt/keyrings/ex.asc"}),
+        );
         assert!(!r.changed, "same key, same file");
     }
 
@@ -178,7 +198,10 @@ mod tests {
         let mut h = Harness::fake(FakeConnection::new()).check();
         assert!(h.run(&AptKey, json!({"id": "AB", "data": KEY})).changed);
         assert!(h.conn.files.is_empty());
-        assert!(h.run(&AptKey, json!({"data": KEY})).failed, "no id nor keyring");
+        assert!(
+            h.run(&AptKey, json!({"data": KEY})).failed,
+            "no id nor keyring"
+        );
         let err = h
             .try_run(&AptKey, json!({"id": "AB", "keyserver": "x"}))
             .unwrap_err();

@@ -322,9 +322,20 @@ mod tests {
 
     #[test]
     fn file_names_as_ansible_suggests_them() {
-        assert_eq!(suggest_filename("deb [arch=amd64] https://download.docker.com/linux/debian bookworm stable"), "download_docker_com_linux_debian.list");
-        assert_eq!(suggest_filename("deb http://user:pw@ex.org/debian bookworm main"), "ex_org_debian.list");
-        assert_eq!(suggest_filename("deb file:/srv/repo ./"), "file_srv_repo.list");
+        assert_eq!(
+            suggest_filename(
+                "deb [arch=amd64] https://download.docker.com/linux/debian bookworm stable"
+            ),
+            "download_docker_com_linux_debian.list"
+        );
+        assert_eq!(
+            suggest_filename("deb http://user:pw@ex.org/debian bookworm main"),
+            "ex_org_debian.list"
+        );
+        assert_eq!(
+            suggest_filename("deb file:/srv/repo ./"),
+            "file_srv_repo.list"
+        );
     }
 
     #[test]
@@ -336,7 +347,10 @@ mod tests {
         assert_eq!(r.data["sources_added"], json!([file]));
         assert_eq!(
             h.conn.files[file],
-            (b"deb [trusted=yes] http://user:pw@ex.org/debian bookworm main\n".to_vec(), 0o644)
+            (
+                b"deb [trusted=yes] http://user:pw@ex.org/debian bookworm main\n".to_vec(),
+                0o644
+            )
         );
         assert_eq!(h.conn.ran("^apt-get update").len(), 1);
 
@@ -347,7 +361,10 @@ mod tests {
 
     #[test]
     fn a_commented_copy_is_enabled_where_it_is() {
-        let conn = FakeConnection::new().file(SOURCES_LIST, "# deb http://ex.org/debian bookworm main # old\n");
+        let conn = FakeConnection::new().file(
+            SOURCES_LIST,
+            "# deb http://ex.org/debian bookworm main # old\n",
+        );
         let mut h = Harness::fake(conn);
         let r = h.run(
             &AptRepository,
@@ -364,15 +381,24 @@ mod tests {
     #[test]
     fn absent_removes_the_line_and_an_emptied_file() {
         let conn = FakeConnection::new()
-            .file("/etc/apt/sources.list.d/x.list", "deb http://ex.org/debian bookworm main\n")
-            .file(SOURCES_LIST, "deb http://deb.debian.org/debian bookworm main\n");
+            .file(
+                "/etc/apt/sources.list.d/x.list",
+                "deb http://ex.org/debian bookworm main\n",
+            )
+            .file(
+                SOURCES_LIST,
+                "deb http://deb.debian.org/debian bookworm main\n",
+            );
         let mut h = Harness::fake(conn);
         let r = h.run(
             &AptRepository,
             json!({"repo": "deb http://ex.org/debian bookworm main", "state": "absent"}),
         );
         assert!(r.changed);
-        assert_eq!(r.data["sources_removed"], json!(["/etc/apt/sources.list.d/x.list"]));
+        assert_eq!(
+            r.data["sources_removed"],
+            json!(["/etc/apt/sources.list.d/x.list"])
+        );
         assert!(!h.conn.files.contains_key("/etc/apt/sources.list.d/x.list"));
         assert!(h.conn.files.contains_key(SOURCES_LIST));
     }
@@ -384,7 +410,10 @@ mod tests {
         assert!(r.changed);
         assert!(h.conn.files.is_empty());
         let mut h = Harness::fake(FakeConnection::new());
-        h.run(&AptRepository, json!({"repo": REPO, "filename": "mine", "mode": "0600"}));
+        h.run(
+            &AptRepository,
+            json!({"repo": REPO, "filename": "mine", "mode": "0600"}),
+        );
         assert_eq!(h.conn.files["/etc/apt/sources.list.d/mine.list"].1, 0o600);
     }
 
@@ -399,7 +428,13 @@ mod tests {
     #[test]
     fn invalid_lines_and_ppas_are_refused() {
         let mut h = Harness::fake(FakeConnection::new());
-        assert!(h.run(&AptRepository, json!({"repo": "http://ex.org bookworm"})).failed);
-        assert!(h.run(&AptRepository, json!({"repo": "ppa:user/repo"})).failed);
+        assert!(
+            h.run(&AptRepository, json!({"repo": "http://ex.org bookworm"}))
+                .failed
+        );
+        assert!(
+            h.run(&AptRepository, json!({"repo": "ppa:user/repo"}))
+                .failed
+        );
     }
 }

@@ -36,7 +36,13 @@ impl Dnf {
 
 static SPEC: ArgSpec = ArgSpec::new(&[
     Param::new("name", Kind::List).aliases(&["pkg"]),
-    Param::new("state", Kind::Str).choices(&["absent", "installed", "latest", "present", "removed"]),
+    Param::new("state", Kind::Str).choices(&[
+        "absent",
+        "installed",
+        "latest",
+        "present",
+        "removed",
+    ]),
     Param::new("enablerepo", Kind::List),
     Param::new("disablerepo", Kind::List),
     Param::new("disable_gpg_check", Kind::Bool).default("no"),
@@ -75,7 +81,10 @@ impl Module for Dnf {
         if args.bool("update_cache") {
             let r = cli.run(ctx.conn, &["makecache"], &[])?;
             if !r.success() {
-                return Ok(failure(format!("Failed to synchronize repodata: {}", r.output().trim()), &r));
+                return Ok(failure(
+                    format!("Failed to synchronize repodata: {}", r.output().trim()),
+                    &r,
+                ));
             }
             if names.is_empty() {
                 return Ok(response("Cache updated", Vec::new()));
@@ -176,7 +185,12 @@ impl Cli {
         }
     }
 
-    fn run(&self, conn: &mut dyn Connection, words: &[&str], names: &[String]) -> Result<Run, String> {
+    fn run(
+        &self,
+        conn: &mut dyn Connection,
+        words: &[&str],
+        names: &[String],
+    ) -> Result<Run, String> {
         let mut argv = vec![self.program.to_string()];
         argv.extend(self.options.iter().cloned());
         argv.extend(words.iter().map(|w| w.to_string()));
@@ -187,18 +201,35 @@ impl Cli {
     /// The names that are installed: by package name or NEVRA (`rpm -q`), by what a
     /// package provides (`rpm -q --whatprovides`), or for `.rpm` files and URLs, the
     /// package inside (`rpm -qp`).
-    fn installed(&self, conn: &mut dyn Connection, names: &[String]) -> Result<HashSet<String>, String> {
+    fn installed(
+        &self,
+        conn: &mut dyn Connection,
+        names: &[String],
+    ) -> Result<HashSet<String>, String> {
         let mut found = HashSet::new();
         let (files, plain): (Vec<&String>, Vec<&String>) =
             names.iter().partition(|n| n.ends_with(".rpm"));
         let mut missing = not_installed(conn, &["rpm", "-q"], &plain)?;
         if !missing.is_empty() {
-            let unknown: Vec<&String> = plain.iter().copied().filter(|n| missing.contains(*n)).collect();
+            let unknown: Vec<&String> = plain
+                .iter()
+                .copied()
+                .filter(|n| missing.contains(*n))
+                .collect();
             missing = not_installed(conn, &["rpm", "-q", "--whatprovides"], &unknown)?;
         }
         found.extend(plain.into_iter().filter(|n| !missing.contains(*n)).cloned());
         for file in files {
-            let nevra = run(conn, &["rpm", "-qp", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}", file])?;
+            let nevra = run(
+                conn,
+                &[
+                    "rpm",
+                    "-qp",
+                    "--qf",
+                    "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}",
+                    file,
+                ],
+            )?;
             if nevra.success() && run(conn, &["rpm", "-q", nevra.stdout.trim()])?.success() {
                 found.insert(file.clone());
             }
@@ -207,9 +238,18 @@ impl Cli {
     }
 
     /// `install`/`remove`/`autoremove`: in check mode only what was decided is reported.
-    fn transaction(&self, conn: &mut dyn Connection, verb: &str, names: &[String]) -> Result<ModuleResult, String> {
+    fn transaction(
+        &self,
+        conn: &mut dyn Connection,
+        verb: &str,
+        names: &[String],
+    ) -> Result<ModuleResult, String> {
         if self.check_mode {
-            let done = if verb == "install" { "Installed" } else { "Removed" };
+            let done = if verb == "install" {
+                "Installed"
+            } else {
+                "Removed"
+            };
             let mut r = response(
                 "Check mode: No changes made, but would have if not in check mode",
                 names.iter().map(|n| format!("{done}: {n}")).collect(),
@@ -248,14 +288,21 @@ impl Cli {
         }
         let r = self.run(conn, &["upgrade"], names)?;
         if !r.success() {
-            return Ok(failure("Failed to install some of the specified packages".into(), &r));
+            return Ok(failure(
+                "Failed to install some of the specified packages".into(),
+                &r,
+            ));
         }
         Ok(from_output(&r))
     }
 }
 
 /// The names among `names` that `rpm` reports as "not installed" / "no package provides".
-fn not_installed(conn: &mut dyn Connection, query: &[&str], names: &[&String]) -> Result<HashSet<String>, String> {
+fn not_installed(
+    conn: &mut dyn Connection,
+    query: &[&str],
+    names: &[&String],
+) -> Result<HashSet<String>, String> {
     if names.is_empty() {
         return Ok(HashSet::new());
     }
@@ -274,7 +321,11 @@ fn not_installed(conn: &mut dyn Connection, query: &[&str], names: &[&String]) -
     }
     // rpm's exit code counts the names it did not find; anything else went wrong.
     if !r.success() && missing.is_empty() {
-        return Err(format!("'{}' failed: {}", argv.join(" "), r.output().trim()));
+        return Err(format!(
+            "'{}' failed: {}",
+            argv.join(" "),
+            r.output().trim()
+        ));
     }
     Ok(missing)
 }
@@ -283,7 +334,10 @@ fn not_installed(conn: &mut dyn Connection, query: &[&str], names: &[&String]) -
 fn response(msg: &str, results: Vec<String>) -> ModuleResult {
     ModuleResult::ok()
         .with_msg(msg)
-        .with("results", Value::Array(results.into_iter().map(Value::String).collect()))
+        .with(
+            "results",
+            Value::Array(results.into_iter().map(Value::String).collect()),
+        )
         .with("rc", 0)
 }
 
@@ -328,9 +382,10 @@ fn merge(first: ModuleResult, second: ModuleResult) -> ModuleResult {
         return second;
     }
     let mut merged = first;
-    if let (Some(Value::Array(a)), Some(Value::Array(b))) =
-        (merged.data.get("results").cloned(), second.data.get("results"))
-    {
+    if let (Some(Value::Array(a)), Some(Value::Array(b))) = (
+        merged.data.get("results").cloned(),
+        second.data.get("results"),
+    ) {
         let all: Vec<Value> = a.into_iter().chain(b.iter().cloned()).collect();
         merged.data.insert("results".into(), Value::Array(all));
     }
@@ -350,15 +405,26 @@ mod tests {
     #[test]
     fn installs_what_rpm_does_not_know_and_reports_it() {
         let conn = FakeConnection::new()
-            .on("^rpm -q bash hello sl$", 2, "bash-5.1-1.x86_64\npackage hello is not installed\npackage sl is not installed\n")
-            .on("^rpm -q --whatprovides hello sl$", 1, "no package provides hello\nno package provides sl\n")
+            .on(
+                "^rpm -q bash hello sl$",
+                2,
+                "bash-5.1-1.x86_64\npackage hello is not installed\npackage sl is not installed\n",
+            )
+            .on(
+                "^rpm -q --whatprovides hello sl$",
+                1,
+                "no package provides hello\nno package provides sl\n",
+            )
             .on("^dnf -y install hello sl$", 0, INSTALLED_OUT);
         let mut h = Harness::fake(conn);
         let r = h.run(&DNF, json!({"name": ["bash", "hello", "sl"]}));
         assert!(r.changed);
         assert_eq!(
             r.data["results"],
-            json!(["Installed: hello-2.10-1.el9.x86_64", "Installed: sl-5.02-1.el9.x86_64"])
+            json!([
+                "Installed: hello-2.10-1.el9.x86_64",
+                "Installed: sl-5.02-1.el9.x86_64"
+            ])
         );
         assert_eq!(h.conn.ran("^dnf").len(), 1);
     }
@@ -366,10 +432,21 @@ mod tests {
     #[test]
     fn installed_packages_and_provides_are_left_alone() {
         let conn = FakeConnection::new()
-            .on("^rpm -q bash /usr/bin/env$", 1, "bash-5.1-1.x86_64\npackage /usr/bin/env is not installed\n")
-            .on("^rpm -q --whatprovides /usr/bin/env$", 0, "coreutils-8.32-1.x86_64\n");
+            .on(
+                "^rpm -q bash /usr/bin/env$",
+                1,
+                "bash-5.1-1.x86_64\npackage /usr/bin/env is not installed\n",
+            )
+            .on(
+                "^rpm -q --whatprovides /usr/bin/env$",
+                0,
+                "coreutils-8.32-1.x86_64\n",
+            );
         let mut h = Harness::fake(conn);
-        let r = h.run(&DNF, json!({"name": "bash,/usr/bin/env", "state": "present"}));
+        let r = h.run(
+            &DNF,
+            json!({"name": "bash,/usr/bin/env", "state": "present"}),
+        );
         assert!(!r.changed);
         assert_eq!(r.msg.as_deref(), Some("Nothing to do"));
         assert!(h.conn.ran("^dnf").is_empty());
@@ -407,9 +484,17 @@ mod tests {
     #[test]
     fn removes_only_installed_packages() {
         let conn = FakeConnection::new()
-            .on("^rpm -q hello sl$", 1, "hello-2.10-1.x86_64\npackage sl is not installed\n")
+            .on(
+                "^rpm -q hello sl$",
+                1,
+                "hello-2.10-1.x86_64\npackage sl is not installed\n",
+            )
             .on("^rpm -q --whatprovides sl$", 1, "no package provides sl\n")
-            .on("^dnf -y remove hello$", 0, "Removed:\n  hello-2.10-1.x86_64\n\nComplete!\n");
+            .on(
+                "^dnf -y remove hello$",
+                0,
+                "Removed:\n  hello-2.10-1.x86_64\n\nComplete!\n",
+            );
         let mut h = Harness::fake(conn);
         let r = h.run(&DNF, json!({"name": ["hello", "sl"], "state": "removed"}));
         assert!(r.changed);
@@ -419,7 +504,10 @@ mod tests {
             .on("^rpm -q hello$", 1, "package hello is not installed\n")
             .on("^rpm -q --whatprovides", 1, "no package provides hello\n");
         let mut h = Harness::fake(conn);
-        assert!(!h.run(&DNF, json!({"name": "hello", "state": "absent"})).changed);
+        assert!(
+            !h.run(&DNF, json!({"name": "hello", "state": "absent"}))
+                .changed
+        );
         assert!(h.conn.ran("^dnf").is_empty());
     }
 
@@ -429,13 +517,20 @@ mod tests {
             .on("^rpm -q hello$", 0, "hello-2.10-1.x86_64\n")
             .on("check-update hello$", 0, "");
         let mut h = Harness::fake(conn);
-        assert!(!h.run(&DNF, json!({"name": "hello", "state": "latest"})).changed);
+        assert!(
+            !h.run(&DNF, json!({"name": "hello", "state": "latest"}))
+                .changed
+        );
         assert!(h.conn.ran("upgrade").is_empty());
 
         let conn = FakeConnection::new()
             .on("^rpm -q hello$", 0, "hello-2.10-1.x86_64\n")
             .on("check-update hello$", 100, "hello.x86_64 2.12-1 updates\n")
-            .on("upgrade hello$", 0, "Upgraded:\n  hello-2.12-1.x86_64\nComplete!\n");
+            .on(
+                "upgrade hello$",
+                0,
+                "Upgraded:\n  hello-2.12-1.x86_64\nComplete!\n",
+            );
         let mut h = Harness::fake(conn);
         let r = h.run(&DNF, json!({"name": "hello", "state": "latest"}));
         assert!(r.changed);
@@ -444,9 +539,11 @@ mod tests {
 
     #[test]
     fn star_latest_upgrades_everything() {
-        let conn = FakeConnection::new()
-            .on("check-update$", 100, "x\n")
-            .on("^dnf -y upgrade$", 0, "Upgraded:\n  a-1-1.x86_64\n");
+        let conn = FakeConnection::new().on("check-update$", 100, "x\n").on(
+            "^dnf -y upgrade$",
+            0,
+            "Upgraded:\n  a-1-1.x86_64\n",
+        );
         let mut h = Harness::fake(conn);
         assert!(h.run(&DNF, json!({"name": "*", "state": "latest"})).changed);
     }
@@ -503,7 +600,13 @@ mod tests {
         let mut h = Harness::fake(conn);
         let r = h.run(&DNF, json!({"name": "nosuch"}));
         assert!(r.failed);
-        assert_eq!(r.msg.as_deref(), Some("Failed to install some of the specified packages"));
-        assert_eq!(r.data["failures"], json!(["Error: Unable to find a match: nosuch"]));
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Failed to install some of the specified packages")
+        );
+        assert_eq!(
+            r.data["failures"],
+            json!(["Error: Unable to find a match: nosuch"])
+        );
     }
 }

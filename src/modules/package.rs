@@ -98,12 +98,19 @@ mod tests {
     fn the_backend_checks_the_arguments() {
         let mut h = Harness::fake(FakeConnection::new());
         let err = h
-            .try_run(&Package, json!({"name": "hello", "state": "installed", "use": "apt"}))
+            .try_run(
+                &Package,
+                json!({"name": "hello", "state": "installed", "use": "apt"}),
+            )
             .unwrap_err();
         assert!(err.contains("value of state must be one of"), "{err}");
         let mut h = Harness::fake(FakeConnection::new().on("command -v", 1, ""));
         let r = h.run(&Package, json!({"name": "hello", "state": "present"}));
         assert!(r.failed);
-        assert!(r.msg.unwrap().starts_with("Could not detect which package manager"));
+        assert!(
+            r.msg
+                .unwrap()
+                .starts_with("Could not detect which package manager")
+        );
     }
 }

@@ -60,7 +60,11 @@ impl Module for RpmKey {
         let fingerprint = match &data {
             Some(d) => match primary_fingerprint(d) {
                 Ok(f) => Some(f),
-                Err(e) => return Ok(ModuleResult::failed(format!("Not a public key: {key} ({e})"))),
+                Err(e) => {
+                    return Ok(ModuleResult::failed(format!(
+                        "Not a public key: {key} ({e})"
+                    )));
+                }
             },
             None => None,
         };
@@ -153,14 +157,34 @@ fn import(conn: &mut dyn Connection, key: &str, data: &[u8]) -> Result<Run, Stri
 }
 
 /// The body at `url`, fetched by the host; `Ok(Err(msg))` when it cannot be.
-fn fetch(conn: &mut dyn Connection, url: &str, validate_certs: bool) -> Result<Result<Vec<u8>, String>, String> {
+fn fetch(
+    conn: &mut dyn Connection,
+    url: &str,
+    validate_certs: bool,
+) -> Result<Result<Vec<u8>, String>, String> {
     let r = if has_command(conn, "curl")? {
-        let insecure = if validate_certs { None } else { Some("--insecure") };
-        let argv: Vec<&str> = ["curl", "-fsSL"].into_iter().chain(insecure).chain([url]).collect();
+        let insecure = if validate_certs {
+            None
+        } else {
+            Some("--insecure")
+        };
+        let argv: Vec<&str> = ["curl", "-fsSL"]
+            .into_iter()
+            .chain(insecure)
+            .chain([url])
+            .collect();
         run(conn, &argv)?
     } else if has_command(conn, "wget")? {
-        let insecure = if validate_certs { None } else { Some("--no-check-certificate") };
-        let argv: Vec<&str> = ["wget", "-q", "-O", "-"].into_iter().chain(insecure).chain([url]).collect();
+        let insecure = if validate_certs {
+            None
+        } else {
+            Some("--no-check-certificate")
+        };
+        let argv: Vec<&str> = ["wget", "-q", "-O", "-"]
+            .into_iter()
+            .chain(insecure)
+            .chain([url])
+            .collect();
         run(conn, &argv)?
     } else {
         return Ok(Err(format!(
@@ -168,7 +192,10 @@ fn fetch(conn: &mut dyn Connection, url: &str, validate_certs: bool) -> Result<R
         )));
     };
     if !r.success() {
-        return Ok(Err(format!("failed to fetch key at {url} , error was: {}", r.output().trim())));
+        return Ok(Err(format!(
+            "failed to fetch key at {url} , error was: {}",
+            r.output().trim()
+        )));
     }
     Ok(Ok(r.stdout.into_bytes()))
 }
@@ -253,7 +280,10 @@ mod tests {
 
     /// A v4 public key packet (old format, two-byte length) with a made-up body.
     fn key_packet() -> Vec<u8> {
-        let body: Vec<u8> = [4u8, 0x5f, 0, 0, 0, 22].into_iter().chain(0..20u8).collect();
+        let body: Vec<u8> = [4u8, 0x5f, 0, 0, 0, 22]
+            .into_iter()
+            .chain(0..20u8)
+            .collect();
         let mut packet = vec![0x99, 0, body.len() as u8];
         packet.extend(&body);
         packet
@@ -261,7 +291,9 @@ mod tests {
 
     fn armored(binary: &[u8]) -> String {
         let b64 = base64::engine::general_purpose::STANDARD.encode(binary);
-        format!("-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: test\n\n{b64}\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n")
+        format!(
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: test\n\n{b64}\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
+        )
     }
 
     fn expected_fingerprint() -> String {
@@ -276,8 +308,14 @@ mod tests {
     fn fingerprints_of_armored_and_binary_keys() {
         let fp = expected_fingerprint();
         assert_eq!(primary_fingerprint(&key_packet()).unwrap(), fp);
-        assert_eq!(primary_fingerprint(armored(&key_packet()).as_bytes()).unwrap(), fp);
-        assert!(primary_fingerprint(b"\x88\x02ab").is_err(), "a signature, not a key");
+        assert_eq!(
+            primary_fingerprint(armored(&key_packet()).as_bytes()).unwrap(),
+            fp
+        );
+        assert!(
+            primary_fingerprint(b"\x88\x02ab").is_err(),
+            "a signature, not a key"
+        );
         assert!(primary_fingerprint(b"").is_err());
     }
 
@@ -287,10 +325,17 @@ mod tests {
         let short = fp[32..].to_lowercase();
         let conn = FakeConnection::new()
             .file("/etc/pki/key.asc", &armored(&key_packet()))
-            .once("^rpm -q gpg-pubkey", 1, "package gpg-pubkey is not installed\n")
+            .once(
+                "^rpm -q gpg-pubkey",
+                1,
+                "package gpg-pubkey is not installed\n",
+            )
             .on("^rpm -q gpg-pubkey", 0, &format!("{short}\n"));
         let mut h = Harness::fake(conn);
-        let r = h.run(&RpmKey, json!({"key": "/etc/pki/key.asc", "fingerprint": fp}));
+        let r = h.run(
+            &RpmKey,
+            json!({"key": "/etc/pki/key.asc", "fingerprint": fp}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^rpm --import /etc/pki/key.asc$").len(), 1);
         assert!(!h.run(&RpmKey, json!({"key": "/etc/pki/key.asc"})).changed);
@@ -300,7 +345,11 @@ mod tests {
     fn a_url_key_goes_through_a_temporary_file() {
         let conn = FakeConnection::new()
             .on("sh curl$", 0, "/usr/bin/curl\n")
-            .on("^curl -fsSL https://ex.org/key$", 0, &armored(&key_packet()))
+            .on(
+                "^curl -fsSL https://ex.org/key$",
+                0,
+                &armored(&key_packet()),
+            )
             .on("^rpm -q gpg-pubkey", 1, "")
             .on("^mktemp$", 0, "/tmp/tmp.k\n");
         let mut h = Harness::fake(conn);
@@ -315,7 +364,12 @@ mod tests {
         let mut h = Harness::fake(conn);
         let r = h.run(&RpmKey, json!({"key": "0xDEADBEEF", "state": "absent"}));
         assert!(r.changed);
-        assert_eq!(h.conn.ran("^rpm --erase --allmatches gpg-pubkey-deadbeef$").len(), 1);
+        assert_eq!(
+            h.conn
+                .ran("^rpm --erase --allmatches gpg-pubkey-deadbeef$")
+                .len(),
+            1
+        );
         let r = h.run(&RpmKey, json!({"key": "0x12345678", "state": "absent"}));
         assert!(!r.changed);
     }
@@ -328,7 +382,10 @@ mod tests {
         let mut h = Harness::fake(conn).check();
         let r = h.run(&RpmKey, json!({"key": "/k.asc", "fingerprint": "AAAA"}));
         assert!(r.failed);
-        assert!(h.run(&RpmKey, json!({"key": "DEADBEEF"})).failed, "nothing to import");
+        assert!(
+            h.run(&RpmKey, json!({"key": "DEADBEEF"})).failed,
+            "nothing to import"
+        );
         assert!(h.run(&RpmKey, json!({"key": "/k.asc"})).changed);
         assert!(h.conn.ran("^rpm --import").is_empty());
         assert!(h.run(&RpmKey, json!({"key": "/nonexistent"})).failed);

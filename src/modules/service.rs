@@ -198,12 +198,19 @@ impl Job {
         }
         let status = run_env(conn, &self.command("status"), &[])?;
         // Init scripts disagree on status codes; like Ansible, trust words that say stopped.
-        let text = status.stdout.to_lowercase().replace(&self.name.to_lowercase(), "");
+        let text = status
+            .stdout
+            .to_lowercase()
+            .replace(&self.name.to_lowercase(), "");
         Ok(status.success() && !text.contains("not running") && !text.contains("stopped"))
     }
 
     /// Run `start`/`stop`/`reload` unless in check mode; `Err` carries a failure message.
-    fn control(&self, conn: &mut dyn Connection, action: &str) -> Result<Result<(), String>, String> {
+    fn control(
+        &self,
+        conn: &mut dyn Connection,
+        action: &str,
+    ) -> Result<Result<(), String>, String> {
         if self.check_mode {
             return Ok(Ok(()));
         }
@@ -211,7 +218,11 @@ impl Job {
         Ok(if r.success() {
             Ok(())
         } else {
-            Err(format!("Unable to {action} service {}: {}", self.name, r.output().trim()))
+            Err(format!(
+                "Unable to {action} service {}: {}",
+                self.name,
+                r.output().trim()
+            ))
         })
     }
 
@@ -219,8 +230,7 @@ impl Job {
         match self.backend {
             Backend::OpenRc => {
                 let r = run(conn, &["rc-update", "show", &self.runlevel])?;
-                Ok(r
-                    .stdout
+                Ok(r.stdout
                     .lines()
                     .any(|l| l.split('|').next().map(str::trim) == Some(self.name.as_str())))
             }
@@ -249,7 +259,11 @@ impl Job {
         }
     }
 
-    fn set_enabled(&self, conn: &mut dyn Connection, on: bool) -> Result<Result<(), String>, String> {
+    fn set_enabled(
+        &self,
+        conn: &mut dyn Connection,
+        on: bool,
+    ) -> Result<Result<(), String>, String> {
         if self.check_mode {
             return Ok(Ok(()));
         }
@@ -296,7 +310,11 @@ mod tests {
         FakeConnection::new()
             .on("^cat /proc/1/comm$", 0, "init\n")
             .on("command -v \"\\$1\"' sh rc-service$", 1, "")
-            .on("command -v \"\\$1\"' sh update-rc.d$", 0, "/usr/sbin/update-rc.d\n")
+            .on(
+                "command -v \"\\$1\"' sh update-rc.d$",
+                0,
+                "/usr/sbin/update-rc.d\n",
+            )
     }
 
     #[test]
@@ -307,7 +325,10 @@ mod tests {
             "LoadState=loaded\nActiveState=inactive\n",
         );
         let mut h = Harness::fake(conn).var("ansible_facts['service_mgr']", json!("systemd"));
-        let r = h.run(&Service, json!({"name": "app", "state": "started", "sleep": 2}));
+        let r = h.run(
+            &Service,
+            json!({"name": "app", "state": "started", "sleep": 2}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^systemctl start app$").len(), 1);
         assert!(r.data.contains_key("status"));
@@ -322,7 +343,10 @@ mod tests {
     fn sysv_start_when_status_says_stopped() {
         let conn = sysv_host().on("^service app status$", 3, "app is not running\n");
         let mut h = Harness::fake(conn);
-        let r = h.run(&Service, json!({"name": "app", "state": "started", "arguments": "-q"}));
+        let r = h.run(
+            &Service,
+            json!({"name": "app", "state": "started", "arguments": "-q"}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^service app start -q$").len(), 1);
         assert_eq!(r.data["state"], "started");
@@ -332,11 +356,17 @@ mod tests {
     fn sysv_running_service_is_left_alone_and_pattern_decides_when_given() {
         let conn = sysv_host().on("^service app status$", 0, "app is running\n");
         let mut h = Harness::fake(conn);
-        assert!(!h.run(&Service, json!({"name": "app", "state": "started"})).changed);
+        assert!(
+            !h.run(&Service, json!({"name": "app", "state": "started"}))
+                .changed
+        );
 
         let conn = sysv_host().on("^ps auxww$", 0, "root 1 0 /usr/bin/appd --serve\n");
         let mut h = Harness::fake(conn);
-        let r = h.run(&Service, json!({"name": "app", "state": "stopped", "pattern": "appd"}));
+        let r = h.run(
+            &Service,
+            json!({"name": "app", "state": "stopped", "pattern": "appd"}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^service app stop$").len(), 1);
     }
@@ -345,9 +375,15 @@ mod tests {
     fn sysv_restart_is_stop_sleep_start() {
         let conn = sysv_host().on("^service app status$", 0, "running\n");
         let mut h = Harness::fake(conn);
-        h.run(&Service, json!({"name": "app", "state": "restarted", "sleep": 2}));
+        h.run(
+            &Service,
+            json!({"name": "app", "state": "restarted", "sleep": 2}),
+        );
         let controls = h.conn.ran("^(service app (stop|start)|sleep 2)$");
-        assert_eq!(controls, ["service app stop", "sleep 2", "service app start"]);
+        assert_eq!(
+            controls,
+            ["service app stop", "sleep 2", "service app start"]
+        );
     }
 
     #[test]
@@ -371,7 +407,10 @@ mod tests {
             .on("^rc-service app status$", 3, " * status: stopped\n")
             .on("^rc-update show default$", 0, " sshd | default\n");
         let mut h = Harness::fake(conn).var("ansible_facts['service_mgr']", json!("openrc"));
-        let r = h.run(&Service, json!({"name": "app", "state": "started", "enabled": true}));
+        let r = h.run(
+            &Service,
+            json!({"name": "app", "state": "started", "enabled": true}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^rc-service app start$").len(), 1);
         assert_eq!(h.conn.ran("^rc-update add app default$").len(), 1);
@@ -381,15 +420,23 @@ mod tests {
     fn check_mode_and_failures() {
         let conn = sysv_host().on("^service app status$", 3, "stopped\n");
         let mut h = Harness::fake(conn).check();
-        assert!(h.run(&Service, json!({"name": "app", "state": "started"})).changed);
+        assert!(
+            h.run(&Service, json!({"name": "app", "state": "started"}))
+                .changed
+        );
         assert!(h.conn.ran("^service app start").is_empty());
 
-        let conn = sysv_host()
-            .on("^service app status$", 3, "stopped\n")
-            .on("^service app start$", 1, "no such service\n");
+        let conn = sysv_host().on("^service app status$", 3, "stopped\n").on(
+            "^service app start$",
+            1,
+            "no such service\n",
+        );
         let mut h = Harness::fake(conn);
         let r = h.run(&Service, json!({"name": "app", "state": "started"}));
         assert!(r.failed);
-        assert_eq!(r.msg.as_deref(), Some("Unable to start service app: no such service"));
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Unable to start service app: no such service")
+        );
     }
 }

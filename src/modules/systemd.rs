@@ -34,7 +34,13 @@ static SPEC: ArgSpec = ArgSpec::new(&[
         .choices(&["system", "user", "global"]),
     Param::new("no_block", Kind::Bool).default("no"),
 ])
-.required_one_of(&[&["state", "enabled", "masked", "daemon_reload", "daemon_reexec"]]);
+.required_one_of(&[&[
+    "state",
+    "enabled",
+    "masked",
+    "daemon_reload",
+    "daemon_reexec",
+]]);
 
 /// What to do with a unit; `service` builds one too when the host runs systemd.
 #[derive(Clone, Debug, Default)]
@@ -160,28 +166,32 @@ pub fn manage(ctx: &mut ModuleContext<'_>, req: &UnitRequest) -> Result<ModuleRe
             || systemctl
                 .run(ctx.conn, &["list-unit-files", unit])?
                 .success()
-            || ctx.conn.stat(&format!("/etc/init.d/{unit}"), true)?.is_some();
+            || ctx
+                .conn
+                .stat(&format!("/etc/init.d/{unit}"), true)?
+                .is_some();
     }
-    if found && !is_masked {
-        if let Some(err) = status.get("LoadError").and_then(Value::as_str) {
-            return Ok(ModuleResult::failed(format!(
-                "Error loading unit file '{unit}': {err}"
-            )));
-        }
+    if found
+        && !is_masked
+        && let Some(err) = status.get("LoadError").and_then(Value::as_str)
+    {
+        return Ok(ModuleResult::failed(format!(
+            "Error loading unit file '{unit}': {err}"
+        )));
     }
 
-    if let Some(want_masked) = req.masked {
-        if is_masked != want_masked {
-            result.changed = true;
-            let action = if want_masked { "mask" } else { "unmask" };
-            if !ctx.check_mode {
-                let r = systemctl.run(ctx.conn, &[action, unit])?;
-                if !r.success() {
-                    return Ok(ModuleResult::failed(format!(
-                        "Unable to {action} service {unit}: {}",
-                        r.stderr
-                    )));
-                }
+    if let Some(want_masked) = req.masked
+        && is_masked != want_masked
+    {
+        result.changed = true;
+        let action = if want_masked { "mask" } else { "unmask" };
+        if !ctx.check_mode {
+            let r = systemctl.run(ctx.conn, &[action, unit])?;
+            if !r.success() {
+                return Ok(ModuleResult::failed(format!(
+                    "Unable to {action} service {unit}: {}",
+                    r.stderr
+                )));
             }
         }
     }
@@ -263,9 +273,7 @@ const ENABLED_STATES: &[&str] = &[
 ];
 
 fn missing(unit: &str) -> ModuleResult {
-    ModuleResult::failed(format!(
-        "Could not find the requested service {unit}: host"
-    ))
+    ModuleResult::failed(format!("Could not find the requested service {unit}: host"))
 }
 
 /// `systemctl show` output as a map: `Key=value` lines, where an `Exec*` value that
@@ -304,7 +312,8 @@ mod tests {
     use crate::modules::testing::{FakeConnection, Harness};
     use serde_json::json;
 
-    const INACTIVE: &str = "Id=app.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\n";
+    const INACTIVE: &str =
+        "Id=app.service\nLoadState=loaded\nActiveState=inactive\nSubState=dead\n";
     const ACTIVE: &str = "Id=app.service\nLoadState=loaded\nActiveState=active\nSubState=running\n";
 
     fn host(show: &str) -> FakeConnection {
@@ -313,7 +322,9 @@ mod tests {
 
     #[test]
     fn show_output_parses_multiline_exec_values() {
-        let s = parse_show("A=1\nExecStart={ path=/bin/sleep ;\n argv[]=/bin/sleep infinity }\nB= x \n");
+        let s = parse_show(
+            "A=1\nExecStart={ path=/bin/sleep ;\n argv[]=/bin/sleep infinity }\nB= x \n",
+        );
         assert_eq!(s["A"], "1");
         assert_eq!(
             s["ExecStart"],
@@ -325,7 +336,10 @@ mod tests {
     #[test]
     fn starts_an_inactive_unit_and_returns_its_status() {
         let mut h = Harness::fake(host(INACTIVE));
-        let r = h.run(&Systemd("systemd"), json!({"name": "app", "state": "started"}));
+        let r = h.run(
+            &Systemd("systemd"),
+            json!({"name": "app", "state": "started"}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^systemctl start app$").len(), 1);
         assert_eq!(r.data["state"], "started");
@@ -336,7 +350,10 @@ mod tests {
     #[test]
     fn a_running_unit_asked_started_is_left_alone() {
         let mut h = Harness::fake(host(ACTIVE));
-        let r = h.run(&Systemd("systemd"), json!({"name": "app", "state": "started"}));
+        let r = h.run(
+            &Systemd("systemd"),
+            json!({"name": "app", "state": "started"}),
+        );
         assert!(!r.changed);
         assert!(h.conn.ran("^systemctl (start|stop|restart)").is_empty());
     }
@@ -344,10 +361,16 @@ mod tests {
     #[test]
     fn restart_of_a_stopped_unit_starts_it_and_of_a_running_one_restarts() {
         let mut h = Harness::fake(host(INACTIVE));
-        h.run(&Systemd("systemd"), json!({"name": "app", "state": "restarted"}));
+        h.run(
+            &Systemd("systemd"),
+            json!({"name": "app", "state": "restarted"}),
+        );
         assert_eq!(h.conn.ran("^systemctl start app$").len(), 1);
         let mut h = Harness::fake(host(ACTIVE));
-        let r = h.run(&Systemd("systemd"), json!({"name": "app", "state": "reloaded"}));
+        let r = h.run(
+            &Systemd("systemd"),
+            json!({"name": "app", "state": "reloaded"}),
+        );
         assert!(r.changed);
         assert_eq!(h.conn.ran("^systemctl reload app$").len(), 1);
     }
@@ -376,7 +399,11 @@ mod tests {
             json!({"name": "app", "state": "started", "enabled": true, "daemon_reload": true}),
         );
         assert!(r.changed);
-        assert!(h.conn.ran("^systemctl (start|enable|daemon-reload)").is_empty());
+        assert!(
+            h.conn
+                .ran("^systemctl (start|enable|daemon-reload)")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -387,7 +414,10 @@ mod tests {
             json!({"name": "app", "state": "started", "daemon_reload": true, "scope": "user", "no_block": true}),
         );
         assert_eq!(h.conn.log[0], "systemctl --user --no-block daemon-reload");
-        assert_eq!(h.conn.ran("^systemctl --user --no-block start app$").len(), 1);
+        assert_eq!(
+            h.conn.ran("^systemctl --user --no-block start app$").len(),
+            1
+        );
     }
 
     #[test]
@@ -408,7 +438,10 @@ mod tests {
             .on("is-enabled", 1, "")
             .on("list-unit-files", 1, "");
         let mut h = Harness::fake(conn);
-        let r = h.run(&Systemd("systemd"), json!({"name": "app", "state": "started"}));
+        let r = h.run(
+            &Systemd("systemd"),
+            json!({"name": "app", "state": "started"}),
+        );
         assert!(r.failed);
         assert_eq!(
             r.msg.as_deref(),
@@ -420,7 +453,10 @@ mod tests {
     fn failures_of_systemctl_are_reported() {
         let conn = host(INACTIVE).on("^systemctl start", 1, "");
         let mut h = Harness::fake(conn);
-        let r = h.run(&Systemd("systemd"), json!({"name": "app", "state": "started"}));
+        let r = h.run(
+            &Systemd("systemd"),
+            json!({"name": "app", "state": "started"}),
+        );
         assert!(r.failed);
         assert!(r.msg.unwrap().starts_with("Unable to start service app"));
     }
@@ -428,9 +464,14 @@ mod tests {
     #[test]
     fn names_with_globs_and_missing_arguments_are_refused() {
         let mut h = Harness::fake(FakeConnection::new());
-        let r = h.run(&Systemd("systemd"), json!({"name": "app*", "state": "started"}));
+        let r = h.run(
+            &Systemd("systemd"),
+            json!({"name": "app*", "state": "started"}),
+        );
         assert!(r.failed);
-        let err = h.try_run(&Systemd("systemd"), json!({"name": "app"})).unwrap_err();
+        let err = h
+            .try_run(&Systemd("systemd"), json!({"name": "app"}))
+            .unwrap_err();
         assert!(err.contains("one of the following is required"), "{err}");
     }
 }
