@@ -136,7 +136,7 @@ fn packages_and_services_on_a_booted_host() {
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
     assert!(
-        rc == 0 && recap.contains("ok=12 changed=5 unreachable=0 failed=0"),
+        rc == 0 && recap.contains("ok=15 changed=7 unreachable=0 failed=0"),
         "srplay rc {rc}, recap '{recap}'\n{out}\n{err}"
     );
 
