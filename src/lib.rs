@@ -9,6 +9,7 @@ pub mod connection;
 pub mod diagnostic;
 pub mod engine;
 pub mod facts;
+pub mod interrupt;
 pub mod inventory;
 pub mod modules;
 pub mod output;

@@ -12,6 +12,8 @@ const MASTER: &str = "550e8400-e29b-41d4-a716-446655440000";
 /// A cluster directory: `inventory/hosts` plus whatever playbooks a test writes.
 struct Cluster {
     dir: tempfile::TempDir,
+    /// Let `add`/`replace` check that the node answers over SSH (off by default).
+    check_ssh: bool,
 }
 
 struct Ran {
@@ -25,7 +27,10 @@ impl Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("inventory")).unwrap();
         std::fs::write(dir.path().join("inventory/hosts"), hosts).unwrap();
-        Cluster { dir }
+        Cluster {
+            dir,
+            check_ssh: false,
+        }
     }
 
     fn path(&self) -> &Path {
@@ -43,9 +48,13 @@ impl Cluster {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_srplay"));
-        cmd.arg("node")
-            .args(args)
-            .current_dir(self.path())
+        cmd.arg("node").args(args);
+        // The nodes of these tests are made-up addresses: only the reachability
+        // tests below ask for the SSH check.
+        if matches!(args.first(), Some(&"add" | &"replace")) && !self.check_ssh {
+            cmd.arg("--no-check");
+        }
+        cmd.current_dir(self.path())
             .env("NO_COLOR", "1")
             .env_remove("ANSIBLE_CONFIG")
             .env_remove("SRPLAY_NODE_PASSWORD")
@@ -521,8 +530,12 @@ fn sigkill_at_any_point_leaves_the_old_or_the_new_inventory() {
     let new = reference.hosts();
     let c = Cluster::new(FIXTURE);
     let (mut saw_old, mut saw_new) = (0, 0);
-    // Each edit step sleeps 20 ms; kill after 0..~200 ms, in 4 ms steps.
-    for step in 0..50u64 {
+    // Each edit step sleeps 20 ms; kill after 0, 4, 8… ms, until both outcomes were
+    // seen (at least 50 kills; a loaded machine needs a longer window).
+    for step in 0..500u64 {
+        if step >= 50 && saw_old > 0 && saw_new > 0 {
+            break;
+        }
         let mut child = c
             .command(&args)
             .env("SRPLAY_TEST_EDIT_DELAY_MS", "20")
@@ -799,4 +812,51 @@ fn remove_runs_the_removal_playbook_first() {
     c.run(&["show", old]).ok().stdout_has("state:    removing");
     c.run(&["remove", old]).ok();
     assert!(!c.hosts().contains(old));
+}
+
+#[test]
+fn add_refuses_a_node_that_does_not_answer_and_writes_nothing() {
+    let mut c = Cluster::new("[manage]\nm1 ansible_host=10.0.0.1\n");
+    c.check_ssh = true;
+    let before = c.hosts();
+    c.run(&[
+        "add",
+        "--id",
+        "n1",
+        "--address",
+        "127.0.0.1",
+        "--port",
+        "1",
+        "--role",
+        "compute",
+        "--no-run",
+    ])
+    .fails_with("does not answer over SSH")
+    .stderr_has("Connection refused")
+    .stderr_has("--no-check");
+    assert_eq!(c.hosts(), before);
+}
+
+#[test]
+fn add_checks_through_the_inventory_connection_settings() {
+    // A group variable says how to reach the nodes: here the local connection.
+    let mut c =
+        Cluster::new("[all:vars]\nansible_connection=local\n[manage]\nm1 ansible_host=10.0.0.1\n");
+    c.check_ssh = true;
+    c.run(&[
+        "add",
+        "--id",
+        "n1",
+        "--address",
+        "10.9.9.9",
+        "--role",
+        "compute",
+        "--no-run",
+    ])
+    .ok();
+    assert!(
+        c.hosts().contains("n1 ansible_host=10.9.9.9"),
+        "{}",
+        c.hosts()
+    );
 }

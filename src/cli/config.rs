@@ -17,6 +17,7 @@ pub struct Config {
     pub roles_path: Vec<PathBuf>,
     pub remote_user: Option<String>,
     pub host_key_checking: Option<bool>,
+    pub strategy: Option<String>,
     pub timeout: Option<u64>,
     pub private_key_file: Option<String>,
     pub become_: Option<bool>,
@@ -137,6 +138,7 @@ impl Config {
             }
             c.remote_user = get("defaults", "remote_user").map(str::to_string);
             c.host_key_checking = get("defaults", "host_key_checking").and_then(parse_bool);
+            c.strategy = get("defaults", "strategy").map(str::to_string);
             c.timeout = get("defaults", "timeout").and_then(|v| v.parse().ok());
             c.private_key_file = get("defaults", "private_key_file")
                 .map(|p| config_path(p, &base).display().to_string());
@@ -180,6 +182,9 @@ impl Config {
             .and_then(parse_bool)
         {
             self.host_key_checking = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_STRATEGY") {
+            self.strategy = Some(v);
         }
         if let Some(v) = env("ANSIBLE_TIMEOUT").and_then(|v| v.parse().ok()) {
             self.timeout = Some(v);

@@ -125,7 +125,7 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         }
     }
     let code = runner.finish();
-    if crate::engine::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+    if crate::interrupt::requested() {
         eprintln!("[ERROR]: User interrupted execution");
         return Ok(exit::USER_INTERRUPTED);
     }
@@ -215,13 +215,14 @@ fn options(cli: &Cli, config: &Config, cwd: &Path) -> Result<RunOptions, Error> 
             .or_else(|| config.private_key_file.clone()),
         connection_password,
         host_key_checking: config.host_key_checking.unwrap_or(true),
+        strategy: config.strategy.clone(),
     })
 }
 
 /// Ctrl-C stops starting new tasks; the run ends with exit code 99.
 fn install_interrupt_handler() {
     extern "C" fn on_sigint(_: nix::libc::c_int) {
-        crate::engine::INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        crate::interrupt::request();
     }
     let action = nix::sys::signal::SigAction::new(
         nix::sys::signal::SigHandler::Handler(on_sigint),

@@ -89,7 +89,7 @@ Examples:
 
 The password is never taken on the command line (other users can read it there): use \
 --password-file, the SRPLAY_NODE_PASSWORD variable, or --ask-pass. It is used for the run and \
-never written anywhere. Running the same command again resumes a node that failed.")]
+never written anywhere. Before the inventory is touched, the node must answer over SSH with the inventory's connection settings (skip with --no-check). Running the same command again resumes a node that failed.")]
 pub struct AddArgs {
     /// The node's id: a name or a UUID (default: a new UUID).
     #[arg(long, value_name = "ID")]
@@ -122,6 +122,10 @@ pub struct AddArgs {
     /// Only edit the inventory: the node stays new.
     #[arg(long = "no-run")]
     pub no_run: bool,
+
+    /// Add the node without first checking that it answers over SSH.
+    #[arg(long = "no-check")]
+    pub no_check: bool,
 
     /// The playbook to run (default: addmaster.yml for manage, gateway.yml for gateway,
     /// addnode.yml for compute, from the current directory).
@@ -280,6 +284,9 @@ fn add(store: &Store, args: AddArgs, cwd: &Path) -> Result<i32> {
         add_playbooks(&args, &roles, cwd)?
     };
     let password = read_password(&args)?;
+    if !args.no_check {
+        check_reachable(store, cwd, &id, &args, &roles, password.clone())?;
+    }
     let line = host_line(&id, &args.address, args.port, args.user.as_deref(), &roles);
     let running = !playbooks.is_empty();
     let (resumed, warnings) = edit(store, |table, state| {
@@ -543,6 +550,59 @@ impl Failure {
 
 /// Run `playbooks` on the node alone (`--limit ID -e noderule=ROLES`), as the plain
 /// `srplay PLAYBOOK` run would, and report the first failing task of the node.
+/// Reach the new node as its playbook will (the inventory's group variables, the
+/// node's address, port and user, `ansible.cfg`), and run `true` there: a node that
+/// cannot be reached is refused before anything is written.
+fn check_reachable(
+    store: &Store,
+    cwd: &Path,
+    id: &str,
+    args: &AddArgs,
+    roles: &[Role],
+    password: Option<String>,
+) -> Result<()> {
+    let config = Config::load(cwd)?;
+    let cli = Cli {
+        inventory: vec![store.inventory.display().to_string()],
+        ..Cli::default()
+    };
+    let mut opts = super::options(&cli, &config, cwd)?;
+    opts.connection_password = password;
+    let mut inventory = Inventory::load(&cli.inventory, cwd)?;
+    let mut own = crate::value::Map::new();
+    own.insert("ansible_host".into(), args.address.clone().into());
+    own.insert("ansible_port".into(), args.port.into());
+    if let Some(user) = &args.user {
+        own.insert("ansible_user".into(), user.clone().into());
+    }
+    if !inventory.has_host(id) {
+        let groups: Vec<String> = roles.iter().map(|r| r.new_group()).collect();
+        inventory.add_host(id, &groups, own.clone());
+    }
+    let mut vars = inventory.host_vars(id, Some(cwd))?;
+    vars.extend(own);
+    let unreachable = |why: String| {
+        Error::other(format!(
+            "node {id} ({}) does not answer over SSH, so it was not added: {why}",
+            args.address
+        ))
+        .with_hint("check its address, port, user and password or key; --no-check adds it anyway")
+    };
+    let mut conn =
+        crate::engine::connect(id, &vars, &opts, None).map_err(|e| unreachable(e.message))?;
+    let out = conn
+        .exec(&crate::connection::ExecRequest::shell("true"))
+        .map_err(|e| unreachable(e.message))?;
+    if out.rc != 0 {
+        return Err(unreachable(format!(
+            "`true` exited with {}: {}",
+            out.rc,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
 fn run_playbooks(
     cwd: &Path,
     store: &Store,
@@ -593,7 +653,7 @@ fn run_playbooks(
     }
     let code = runner.finish();
     let recorded = failure.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if crate::engine::INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed) {
+    if crate::interrupt::requested() {
         return Err(Failure {
             task: recorded.map(|(task, _)| task),
             message: "interrupted (Ctrl-C)".into(),

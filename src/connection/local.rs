@@ -2,7 +2,8 @@
 //!
 //! Commands are spawned directly (argv) or through `executable -c`; become wraps them
 //! in `sudo`/`su` with the password given on stdin. File operations are system calls,
-//! never helper processes.
+//! never helper processes, except when the task becomes another user: then they are
+//! the shell scripts of [`shell_ops`] run as that user.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -20,6 +21,7 @@ use nix::sys::stat::utimes;
 use nix::sys::time::TimeVal;
 use nix::unistd::{Gid, Group, Pid, Uid, User};
 
+use super::shell_ops::{self, ShellRunner};
 use super::{
     Become, Command, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs,
     FileKind, FileStat, TaskSettings,
@@ -29,6 +31,23 @@ use super::{
 #[derive(Default)]
 pub struct LocalConnection {
     task: TaskSettings,
+}
+
+impl LocalConnection {
+    /// The task acts as another user: file operations go through that user's shell
+    /// (as over SSH) instead of this process's system calls.
+    fn becomes(&self) -> bool {
+        self.task
+            .become_
+            .as_ref()
+            .is_some_and(|b| !is_current_user(&b.user))
+    }
+}
+
+impl ShellRunner for LocalConnection {
+    fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
+        self.exec(&ExecRequest::shell(script))
+    }
 }
 
 impl Connection for LocalConnection {
@@ -94,6 +113,9 @@ impl Connection for LocalConnection {
     }
 
     fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
+        if self.becomes() {
+            return shell_ops::stat(self, path, follow);
+        }
         let p = Path::new(path);
         let meta = if follow {
             fs::metadata(p)
@@ -148,10 +170,16 @@ impl Connection for LocalConnection {
     }
 
     fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
+        if self.becomes() {
+            return shell_ops::read_file(self, path);
+        }
         fs::read(path).map_err(|e| ConnError::io("cannot read", Path::new(path), &e))
     }
 
     fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
+        if self.becomes() {
+            return shell_ops::write_file(self, path, shell_ops::Content::Inline(data), attrs);
+        }
         let dest = Path::new(path);
         let dir = parent_dir(dest);
         let io = |what: &str, e: &std::io::Error| ConnError::io(what, dest, e);
@@ -204,6 +232,9 @@ impl Connection for LocalConnection {
     }
 
     fn mkdir_all(&mut self, path: &str, mode: Option<u32>) -> ConnResult<()> {
+        if self.becomes() {
+            return shell_ops::mkdir_all(self, path, mode);
+        }
         let target = Path::new(path);
         let mut current = PathBuf::new();
         for component in target.components() {
@@ -228,6 +259,9 @@ impl Connection for LocalConnection {
     }
 
     fn remove(&mut self, path: &str, recursive: bool) -> ConnResult<()> {
+        if self.becomes() {
+            return shell_ops::remove(self, path, recursive);
+        }
         let p = Path::new(path);
         let result = match fs::symlink_metadata(p) {
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
@@ -240,14 +274,23 @@ impl Connection for LocalConnection {
     }
 
     fn symlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
+        if self.becomes() {
+            return shell_ops::link(self, target, link, force, true);
+        }
         replace_with(link, force, |tmp| std::os::unix::fs::symlink(target, tmp))
     }
 
     fn hardlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
+        if self.becomes() {
+            return shell_ops::link(self, target, link, force, false);
+        }
         replace_with(link, force, |tmp| fs::hard_link(target, tmp))
     }
 
     fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, follow: bool) -> ConnResult<()> {
+        if self.becomes() {
+            return shell_ops::set_attrs(self, path, attrs, follow);
+        }
         let p = Path::new(path);
         let uid = attrs.owner.as_deref().map(resolve_uid).transpose()?;
         let gid = attrs.group.as_deref().map(resolve_gid).transpose()?;
@@ -273,11 +316,17 @@ impl Connection for LocalConnection {
     }
 
     fn set_times(&mut self, path: &str, atime: f64, mtime: f64) -> ConnResult<()> {
+        if self.becomes() {
+            return shell_ops::set_times(self, path, atime, mtime);
+        }
         utimes(path, &timeval(atime), &timeval(mtime))
             .map_err(|e| ConnError::new(format!("cannot set times of {path}: {e}")))
     }
 
     fn list_dir(&mut self, path: &str) -> ConnResult<Vec<String>> {
+        if self.becomes() {
+            return shell_ops::list_dir(self, path);
+        }
         let p = Path::new(path);
         let entries = fs::read_dir(p).map_err(|e| ConnError::io("cannot list", p, &e))?;
         let mut names = Vec::new();
@@ -290,6 +339,9 @@ impl Connection for LocalConnection {
     }
 
     fn home_dir(&mut self) -> ConnResult<String> {
+        if self.becomes() {
+            return shell_ops::home_dir(self);
+        }
         if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
             return Ok(home.to_string_lossy().into_owned());
         }
@@ -604,6 +656,32 @@ mod tests {
         };
         let (argv, _) = wrap_become(&su, vec!["echo".into(), "a b".into()]).unwrap();
         assert_eq!(argv, ["su", "nobody", "-c", "echo 'a b'"]);
+    }
+
+    #[test]
+    fn file_operations_run_as_the_become_user() {
+        // Root can become `nobody` without a password; others cannot test this here.
+        if !Uid::effective().is_root() || User::from_name("nobody").ok().flatten().is_none() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let p = path_in(&dir, "by-nobody");
+        let mut c = conn();
+        c.set_task_settings(TaskSettings {
+            env: Vec::new(),
+            become_: Some(Become {
+                method: "sudo".into(),
+                user: "nobody".into(),
+                ..Become::default()
+            }),
+        });
+        c.write_file(&p, b"x", &FileAttrs::default()).unwrap();
+        assert_eq!(c.stat(&p, false).unwrap().unwrap().owner, "nobody");
+        assert_eq!(
+            fs::metadata(&p).unwrap().uid(),
+            User::from_name("nobody").unwrap().unwrap().uid.as_raw()
+        );
     }
 
     #[test]

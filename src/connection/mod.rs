@@ -4,11 +4,14 @@
 //! persistent session per host.
 
 pub mod local;
+pub mod shell_ops;
+pub mod ssh;
 
 use std::path::Path;
 use std::time::Duration;
 
 pub use local::LocalConnection;
+pub use ssh::SshConnection;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -211,4 +214,12 @@ pub trait Connection: Send {
 
     /// The remote user's home directory, for `~` expansion.
     fn home_dir(&mut self) -> ConnResult<String>;
+
+    /// Why the host became unreachable during the current task (since the last
+    /// [`set_task_settings`](Connection::set_task_settings)), if it did: a module turns
+    /// transport errors into a failure message, and the engine reports the host
+    /// unreachable instead.
+    fn unreachable(&self) -> Option<&str> {
+        None
+    }
 }

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::frame::Frame;
-use super::host;
 use super::play::PlayRun;
 use super::result::Effect;
 use crate::connection::Connection;
@@ -305,17 +304,14 @@ pub fn run(
             out
         }
         "setup" | "gather_facts" => {
-            if conn.is_none() {
-                let mut vars = Map::new();
-                if let Some(c) = stack.get("ansible_connection") {
-                    vars.insert("ansible_connection".into(), c);
-                }
-                match host::connect(host, &vars, play.r.opts.connection.as_deref()) {
-                    Ok(c) => *conn = Some(c),
-                    Err(e) => return ActionOutput::unreachable(e.message),
-                }
+            let c = match play.host_connection(task, frame, host, scope, conn) {
+                Ok(c) => c,
+                Err(why) => return ActionOutput::unreachable(why),
+            };
+            match play.task_settings(task, frame, scope) {
+                Ok(settings) => c.set_task_settings(settings),
+                Err(msg) => return ActionOutput::failed(msg),
             }
-            let c = conn.as_deref_mut().expect("connection opened above");
             match crate::facts::gather(c) {
                 Ok(facts) => {
                     let mut r = ModuleResult::ok();
@@ -327,7 +323,10 @@ pub fn run(
                         ..Default::default()
                     }
                 }
-                Err(msg) => ActionOutput::failed(msg),
+                Err(msg) => match c.unreachable() {
+                    Some(why) => ActionOutput::unreachable(why.to_string()),
+                    None => ActionOutput::failed(msg),
+                },
             }
         }
         "set_stats" => ActionOutput::from(ModuleResult::ok()),

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::connection::ssh::{ConnVars, SshConnection, SshDefaults, SshTarget};
 use crate::connection::{ConnError, Connection, LocalConnection};
+use crate::engine::options::RunOptions;
 use crate::value::{self, Map, Value};
 
 pub struct HostState {
@@ -50,29 +52,68 @@ impl HostState {
     }
 }
 
-/// Open the connection a host's variables ask for.
+/// The variables that say how to reach a host (templated before use).
+pub const CONNECTION_VARS: &[&str] = &[
+    "ansible_connection",
+    "ansible_host",
+    "ansible_ssh_host",
+    "ansible_port",
+    "ansible_ssh_port",
+    "ansible_user",
+    "ansible_ssh_user",
+    "ansible_ssh_private_key_file",
+    "ansible_private_key_file",
+    "ansible_password",
+    "ansible_ssh_pass",
+    "ansible_ssh_password",
+    "ansible_ssh_timeout",
+    "ansible_timeout",
+    "ansible_host_key_checking",
+    "ansible_ssh_host_key_checking",
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_ssh_args",
+];
+
+impl ConnVars for Map {
+    fn get_str(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .filter(|v| !v.is_null())
+            .map(value::to_display_string)
+    }
+}
+
+/// Open the connection a host's variables ask for: local for `ansible_connection=local`
+/// (and the implicit localhost names), else SSH, authenticated before this returns so
+/// that an unreachable host is known before its first task acts.
 pub fn connect(
     host: &str,
     vars: &Map,
-    default: Option<&str>,
+    opts: &RunOptions,
+    remote_user: Option<String>,
 ) -> Result<Box<dyn Connection>, ConnError> {
     let kind = vars
-        .get("ansible_connection")
-        .map(value::to_display_string)
-        .or_else(|| default.map(str::to_string));
+        .get_str("ansible_connection")
+        .or_else(|| opts.connection.clone());
     let is_local_name = matches!(host, "localhost" | "127.0.0.1" | "::1");
     match kind.as_deref() {
         Some("local") => Ok(Box::new(LocalConnection::default())),
         None | Some("smart") if is_local_name => Ok(Box::new(LocalConnection::default())),
-        Some(other @ ("ssh" | "paramiko" | "smart")) | Some(other) => {
-            let _ = other;
-            Err(ConnError::unreachable(format!(
-                "Failed to connect to the host via {}: this srplay build runs the local connection only; SSH transport is not available yet",
-                kind.as_deref().unwrap_or("ssh")
-            )))
+        None | Some("ssh" | "smart" | "paramiko" | "srplay_ssh") => {
+            let defaults = SshDefaults {
+                remote_user: remote_user.or_else(|| opts.remote_user.clone()),
+                private_key_file: opts.private_key_file.clone(),
+                password: opts.connection_password.clone(),
+                timeout_secs: opts.timeout,
+                host_key_checking: opts.host_key_checking,
+            };
+            let target = SshTarget::from_vars(host, vars, &defaults)?;
+            let mut conn = SshConnection::new(target);
+            conn.connect()?;
+            Ok(Box::new(conn))
         }
-        None => Err(ConnError::unreachable(
-            "Failed to connect to the host via ssh: this srplay build runs the local connection only; SSH transport is not available yet",
-        )),
+        Some(other) => Err(ConnError::unreachable(format!(
+            "the connection type '{other}' is not supported by srplay (supported: ssh, local)"
+        ))),
     }
 }

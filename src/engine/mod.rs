@@ -25,7 +25,7 @@ use crate::output::{Event, Output, Stats};
 use crate::playbook::{Loader, Playbook};
 use crate::template::Templar;
 
-pub use host::HostState;
+pub use host::{HostState, connect};
 pub use options::RunOptions;
 pub use tags::TagFilter;
 
@@ -57,7 +57,12 @@ pub struct Runner {
     pub(crate) started: AtomicBool,
     /// `any_errors_fatal` fired: no further play starts.
     pub(crate) abort: AtomicBool,
+    /// Connections to `delegate_to` hosts, kept for the run like the hosts' own.
+    pub(crate) delegates: Mutex<IndexMap<String, SharedConnection>>,
 }
+
+/// A connection several hosts' tasks may use in turn (one step at a time).
+pub(crate) type SharedConnection = Arc<Mutex<Box<dyn crate::connection::Connection>>>;
 
 impl Runner {
     pub fn new(
@@ -84,6 +89,7 @@ impl Runner {
             stats: Mutex::new(IndexMap::new()),
             dead: Mutex::new(IndexSet::new()),
             abort: AtomicBool::new(false),
+            delegates: Mutex::new(IndexMap::new()),
         })
     }
 
@@ -157,9 +163,6 @@ impl Runner {
     }
 
     pub(crate) fn interrupted(&self) -> bool {
-        INTERRUPTED.load(Ordering::Relaxed)
+        crate::interrupt::requested()
     }
 }
-
-/// Set by the Ctrl-C handler: the engine stops starting new tasks.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);

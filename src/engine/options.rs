@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub private_key_file: Option<String>,
     pub connection_password: Option<String>,
     pub host_key_checking: bool,
+    /// The default `strategy:` (`linear` or `free`).
+    pub strategy: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -50,6 +52,7 @@ impl Default for RunOptions {
             private_key_file: None,
             connection_password: None,
             host_key_checking: true,
+            strategy: None,
         }
     }
 }

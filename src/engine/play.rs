@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use indexmap::{IndexMap, IndexSet};
+use rayon::prelude::*;
 
 use super::Runner;
 use super::frame::Frame;
@@ -54,6 +55,11 @@ pub struct PlayRun<'r> {
     pub state: Mutex<IndexMap<String, PlayHost>>,
     pub handlers: RwLock<Vec<Handler>>,
     pub end_play: AtomicBool,
+    /// `strategy: free`: each host goes through the tasks at its own pace.
+    pub free: bool,
+    /// The task whose banner was printed last (free strategy: a banner is printed
+    /// again when another task's results come in), held while results are printed.
+    pub last_banner: Mutex<usize>,
 }
 
 impl<'r> PlayRun<'r> {
@@ -107,16 +113,7 @@ impl<'r> PlayRun<'r> {
                     hosts.sort();
                     hosts.reverse();
                 }
-                "shuffle" => {
-                    // Deterministic enough for a run and free of a PRNG dependency: rotate by time.
-                    let n = hosts.len().max(1);
-                    let k = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.subsec_nanos() as usize)
-                        .unwrap_or(0)
-                        % n;
-                    hosts.rotate_left(k);
-                }
+                "shuffle" => fastrand::shuffle(&mut hosts),
                 _ => {}
             }
         }
@@ -171,6 +168,8 @@ impl<'r> PlayRun<'r> {
             ),
             handlers: RwLock::new(Vec::new()),
             end_play: AtomicBool::new(false),
+            free: strategy_is_free(play, r),
+            last_banner: Mutex::new(0),
         };
         run.prepare_hosts(&hosts)?;
         let run = run.with_vars_files()?;
@@ -185,12 +184,11 @@ impl<'r> PlayRun<'r> {
                 }
                 if std::ptr::eq(section, &play.roles) {
                     // Roles and tasks form one section: handlers flush after both.
-                    run.run_list(&play.roles, &run.root, &batch);
-                    run.run_list(&play.tasks, &run.root, &batch);
+                    run.run_section(&[&play.roles, &play.tasks], &batch);
                 } else if std::ptr::eq(section, &play.tasks) {
                     continue;
                 } else {
-                    run.run_list(section, &run.root, &batch);
+                    run.run_section(&[section], &batch);
                 }
                 run.flush_handlers(&batch);
                 if run.end_play.load(Ordering::Relaxed) || r.interrupted() {
@@ -381,7 +379,8 @@ impl<'r> PlayRun<'r> {
                 let pct: f64 = p.trim().parse().map_err(|_| {
                     Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone())
                 })?;
-                ((total as f64) * pct / 100.0) as usize
+                // Ansible's pct_to_int: at least one host.
+                (((total as f64) * pct / 100.0) as usize).max(1)
             } else {
                 s.trim().parse::<usize>().map_err(|_| {
                     Error::parse(format!("invalid serial value '{s}'")).at(self.play.span.clone())
@@ -538,6 +537,25 @@ impl<'r> PlayRun<'r> {
             .filter(|h| state.get(*h).is_some_and(|s| !s.unreachable && !s.ended))
             .cloned()
             .collect()
+    }
+
+    /// Run task lists on a batch: all hosts task by task (`linear`), or each host on
+    /// its own through the lists, in parallel (`free`).
+    fn run_section(&self, lists: &[&Vec<TaskNode>], batch: &[String]) {
+        if !self.free {
+            for list in lists {
+                self.run_list(list, &self.root, batch);
+            }
+            return;
+        }
+        self.r.pool.install(|| {
+            batch.par_iter().for_each(|host| {
+                let one = std::slice::from_ref(host);
+                for list in lists {
+                    self.run_list(list, &self.root, one);
+                }
+            })
+        });
     }
 
     /// Run notified handlers, in the order they are defined, until none is pending.
@@ -699,4 +717,15 @@ fn gather_node(span: &crate::diagnostic::Span) -> crate::yaml::Node {
         span: span.clone(),
         tag: None,
     }
+}
+
+/// `strategy:` of the play, else the configured default (`ANSIBLE_STRATEGY`).
+fn strategy_is_free(play: &Play, r: &Runner) -> bool {
+    let name = play
+        .strategy
+        .as_ref()
+        .map(value::to_display_string)
+        .or_else(|| r.opts.strategy.clone())
+        .unwrap_or_default();
+    matches!(name.as_str(), "free" | "ansible.builtin.free")
 }

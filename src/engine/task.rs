@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::SharedConnection;
 use super::actions::{self, ActionOutput};
 use super::frame::Frame;
 use super::host;
@@ -16,7 +17,7 @@ use crate::connection::{Connection, LocalConnection, TaskSettings};
 use crate::modules::{self, ModuleContext, ModuleResult};
 use crate::output::{Event, HostResult, Status};
 use crate::playbook::Task;
-use crate::template::{Scope, VarSource};
+use crate::template::Scope;
 use crate::value::{self, Map, Value};
 use crate::vars::{HostVarsProvider, VarStack};
 
@@ -260,6 +261,10 @@ impl PlayRun<'_> {
             .keyword(&task.keywords, |k| &k.ignore_errors)
             .map(|v| self.truthy(v, &scope))
             .unwrap_or(false);
+        let ignore_unreachable = frame
+            .keyword(&task.keywords, |k| &k.ignore_unreachable)
+            .map(|v| self.truthy(v, &scope))
+            .unwrap_or(false);
         // `assert: {quiet: true}` keeps its result to itself.
         let quiet = task.action == "assert"
             && task
@@ -326,14 +331,17 @@ impl PlayRun<'_> {
             let status = status_of(&result);
             let mut ev = shown(status, &result, None);
             ev.diff = action_out.result.diff.clone();
-            ev.ignored = status == Status::Failed && ignore_errors;
+            // An ignored unreachable host stays in the play, counted ok and ignored.
+            let ignored = (status == Status::Failed && ignore_errors)
+                || (status == Status::Unreachable && ignore_unreachable);
+            ev.ignored = ignored;
             out.events.push(ev);
             out.changed = result
                 .get("changed")
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             out.failed = status == Status::Failed && !ignore_errors;
-            out.ignored = status == Status::Failed && ignore_errors;
+            out.ignored = ignored;
             out.status = status;
             if status != Status::Failed {
                 out.set_facts = action_out.set_facts;
@@ -699,41 +707,29 @@ impl PlayRun<'_> {
             Ok(a) => a,
             Err(msg) => return ActionOutput::failed(msg),
         };
-        // The connection: the delegate's, or the host's own (opened on first use).
-        let mut delegated: Option<Box<dyn Connection>> = None;
+        // The connection: the delegate's, or the host's own (opened on first use);
+        // none for a controller-side module.
+        let mut own: Option<Box<dyn Connection>> = None;
+        let shared: SharedConnection;
+        let mut shared_guard;
         let connection: &mut dyn Connection = match delegate {
+            _ if !module.connects() => own.insert(Box::new(LocalConnection::default())).as_mut(),
             Some(d) if d != host => {
                 if matches!(d, "localhost" | "127.0.0.1") {
-                    delegated
-                        .insert(Box::new(LocalConnection::default()))
-                        .as_mut()
+                    own.insert(Box::new(LocalConnection::default())).as_mut()
                 } else {
-                    let vars = self
-                        .r
-                        .inventory
-                        .read()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .host_vars(d, Some(&self.play.dir))
-                        .unwrap_or_default();
-                    match host::connect(d, &vars, self.r.opts.connection.as_deref()) {
-                        Ok(c) => delegated.insert(c).as_mut(),
-                        Err(e) => return ActionOutput::unreachable(e.message),
-                    }
+                    shared = match self.delegate_connection(d, task, frame, &scope) {
+                        Ok(c) => c,
+                        Err(why) => return ActionOutput::unreachable(why),
+                    };
+                    shared_guard = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    shared_guard.as_mut()
                 }
             }
-            _ => {
-                if conn.is_none() {
-                    let mut vars = Map::new();
-                    if let Some(c) = stack.get("ansible_connection") {
-                        vars.insert("ansible_connection".into(), c);
-                    }
-                    match host::connect(host, &vars, self.r.opts.connection.as_deref()) {
-                        Ok(c) => *conn = Some(c),
-                        Err(e) => return ActionOutput::unreachable(e.message),
-                    }
-                }
-                conn.as_deref_mut().expect("connection opened above")
-            }
+            _ => match self.host_connection(task, frame, host, &scope, conn) {
+                Ok(c) => c,
+                Err(why) => return ActionOutput::unreachable(why),
+            },
         };
         let check_mode = frame
             .keyword(&task.keywords, |k| &k.check_mode)
@@ -761,14 +757,94 @@ impl PlayRun<'_> {
             host,
             verbosity: self.r.opts.verbosity,
         };
-        match module.run(&args, &mut ctx) {
+        let outcome = module.run(&args, &mut ctx);
+        if let Some(why) = ctx.conn.unreachable() {
+            return ActionOutput::unreachable(why.to_string());
+        }
+        match outcome {
             Ok(r) => ActionOutput::from(r),
             Err(msg) => ActionOutput::failed(msg),
         }
     }
 
+    /// The host's own connection, opened on first use from its connection variables
+    /// (an error: the host is unreachable, and why).
+    pub fn host_connection<'c>(
+        &self,
+        task: &Task,
+        frame: &Arc<Frame>,
+        host: &str,
+        scope: &Scope<'_>,
+        conn: &'c mut Option<Box<dyn Connection>>,
+    ) -> Result<&'c mut dyn Connection, String> {
+        if conn.is_none() {
+            let vars = self.connection_vars(&|n: &str| scope.vars.get(n), scope);
+            match host::connect(
+                host,
+                &vars,
+                &self.r.opts,
+                self.remote_user(task, frame, scope),
+            ) {
+                Ok(c) => *conn = Some(c),
+                Err(e) => return Err(e.message),
+            }
+        }
+        Ok(conn.as_deref_mut().expect("connection opened above"))
+    }
+
+    /// The connection to a `delegate_to` host, from its own variables; opened once
+    /// and kept for the run.
+    fn delegate_connection(
+        &self,
+        delegate: &str,
+        task: &Task,
+        frame: &Arc<Frame>,
+        scope: &Scope<'_>,
+    ) -> Result<SharedConnection, String> {
+        let mut pool = self.r.delegates.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = pool.get(delegate) {
+            return Ok(c.clone());
+        }
+        let vars = self
+            .r
+            .inventory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .host_vars(delegate, Some(&self.play.dir))
+            .unwrap_or_default();
+        let vars = self.connection_vars(&|n: &str| vars.get(n).cloned(), scope);
+        let remote_user = self.remote_user(task, frame, scope);
+        let conn =
+            host::connect(delegate, &vars, &self.r.opts, remote_user).map_err(|e| e.message)?;
+        let shared: SharedConnection = Arc::new(std::sync::Mutex::new(conn));
+        pool.insert(delegate.to_string(), shared.clone());
+        Ok(shared)
+    }
+
+    /// The connection variables of `vars`, templated.
+    fn connection_vars(&self, get: &dyn Fn(&str) -> Option<Value>, scope: &Scope<'_>) -> Map {
+        let mut out = Map::new();
+        for name in host::CONNECTION_VARS {
+            if let Some(v) = get(name)
+                && let Ok(v) = self.r.templar.render_value(&v, scope)
+            {
+                out.insert(name.to_string(), v);
+            }
+        }
+        out
+    }
+
+    /// The `remote_user` keyword of the task or its play/blocks.
+    fn remote_user(&self, task: &Task, frame: &Arc<Frame>, scope: &Scope<'_>) -> Option<String> {
+        frame
+            .keyword(&task.keywords, |k| &k.remote_user)
+            .and_then(|v| self.r.templar.render_value(v, scope).ok())
+            .filter(|v| !v.is_null())
+            .map(|v| value::to_display_string(&v))
+    }
+
     /// The task's `environment:` (outer levels first, inner keys win) and become.
-    fn task_settings(
+    pub fn task_settings(
         &self,
         task: &Task,
         frame: &Arc<Frame>,
@@ -880,7 +956,7 @@ impl PlayRun<'_> {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let host = o.host.clone();
-        if unreachable {
+        if unreachable && !o.ignored {
             self.r.stat(&host, |s| s.unreachable += 1);
             let mut ps = self.state.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(p) = ps.get_mut(&host) {

@@ -132,10 +132,15 @@ impl PlayRun<'_> {
         let hostvars = self.hostvars();
         let title = self.task_title(task, frame, &active[0], &hostvars);
         let is_meta = task.action == "meta";
-        self.r.emit(&Event::TaskStart {
+        let banner = Event::TaskStart {
             name: &title,
             handler,
-        });
+        };
+        // Free strategy: hosts reach a task at different times, so its banner goes
+        // out with each host's results (again when another task printed in between).
+        if !self.free {
+            self.r.emit(&banner);
+        }
         let run_once = frame
             .keyword(&task.keywords, |k| &k.run_once)
             .and_then(value::to_bool)
@@ -150,12 +155,33 @@ impl PlayRun<'_> {
             .iter()
             .map(|h| self.prepare(task, frame, h, &hostvars))
             .collect();
+        let throttle = self.throttle(task, frame);
         let outcomes: Vec<HostOutcome> = self.r.pool.install(|| {
-            prepared
-                .into_par_iter()
-                .map(|p| self.execute(task, frame, p))
-                .collect()
+            let mut outcomes = Vec::with_capacity(prepared.len());
+            let mut prepared = prepared.into_iter().peekable();
+            while prepared.peek().is_some() {
+                let wave: Vec<_> = prepared.by_ref().take(throttle).collect();
+                outcomes.extend(
+                    wave.into_par_iter()
+                        .map(|p| self.execute(task, frame, p))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            outcomes
         });
+        // Free strategy: hold the output while this host's banner and results print.
+        // (Not for meta tasks: `flush_handlers` runs tasks, which would take it again.)
+        let last_banner = if self.free && !is_meta {
+            let mut last = self.last_banner.lock().unwrap_or_else(|e| e.into_inner());
+            let task_id = Arc::as_ptr(task) as usize;
+            if *last != task_id {
+                self.r.emit(&banner);
+                *last = task_id;
+            }
+            Some(last)
+        } else {
+            None
+        };
         let mut includes = Vec::new();
         for outcome in outcomes {
             if run_once {
@@ -165,10 +191,20 @@ impl PlayRun<'_> {
             }
             self.apply(task, frame, outcome, &mut includes, handler);
         }
+        drop(last_banner);
         self.after_task(task, frame, &active);
         if !includes.is_empty() {
             self.run_includes(includes, frame);
         }
+    }
+
+    /// How many hosts may run the task at once: `throttle:` (0 or unset: all).
+    fn throttle(&self, task: &Task, frame: &Arc<Frame>) -> usize {
+        frame
+            .keyword(&task.keywords, |k| &k.throttle)
+            .and_then(|v| value::to_display_string(v).trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(usize::MAX)
     }
 
     /// The banner name, templated with the first host's variables when it can be.

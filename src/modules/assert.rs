@@ -27,6 +27,10 @@ impl Module for Assert {
         &SPEC
     }
 
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let conditions: Vec<String> = match args.get("that") {
             Some(Value::Array(items)) => items.iter().map(value::to_display_string).collect(),

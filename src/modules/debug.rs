@@ -26,6 +26,10 @@ impl Module for Debug {
         &SPEC
     }
 
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         if args.int("verbosity").unwrap_or(0) > i64::from(ctx.verbosity) {
             return Ok(ModuleResult {

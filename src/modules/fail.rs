@@ -18,6 +18,10 @@ impl Module for Fail {
         &SPEC
     }
 
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, args: &Args, _ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         Ok(ModuleResult::failed(
             args.str("msg").unwrap_or("Failed as requested from task"),

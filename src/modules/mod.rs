@@ -160,6 +160,13 @@ pub trait Module: Sync {
     fn name(&self) -> &'static str;
     fn spec(&self) -> &'static ArgSpec;
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError>;
+
+    /// False for modules that act on the controller only (`debug`, `assert`…): the
+    /// engine does not connect to the host for them, as Ansible's action plugins
+    /// don't, so they run even for a host that cannot be reached.
+    fn connects(&self) -> bool {
+        true
+    }
 }
 
 /// The module table: every module by its short name. FQCNs (`ansible.builtin.copy`,

@@ -37,6 +37,10 @@ impl Module for Pause {
         &SPEC
     }
 
+    fn connects(&self) -> bool {
+        false
+    }
+
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let (seconds, unit) = match (args.int("minutes"), args.int("seconds")) {
             (Some(m), _) => (Some(m.saturating_mul(60)), "minutes"),

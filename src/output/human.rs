@@ -103,6 +103,10 @@ impl HumanOutput {
                 );
                 let text = self.style(&text, Style::new().red());
                 self.line(&text);
+                if r.ignored {
+                    let text = self.style("...ignoring", Style::new().cyan());
+                    self.line(&text);
+                }
             }
             Status::Skipped => {
                 let text = match (&r.item_label, self.verbosity) {
@@ -191,7 +195,10 @@ impl Output for HumanOutput {
             }
             Event::Recap { stats } => {
                 self.banner("PLAY RECAP");
-                for (host, s) in stats.iter() {
+                // Sorted by name, as Ansible's recap is.
+                let mut hosts: Vec<_> = stats.iter().collect();
+                hosts.sort_by(|a, b| a.0.cmp(b.0));
+                for (host, s) in hosts {
                     let field = |name: &str, n: u32| format!("{name}={n:<4}");
                     let text = format!(
                         "{host:<26} : {} {} {} {} {} {} {}",

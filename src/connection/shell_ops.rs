@@ -1,0 +1,427 @@
+//! The file operations of [`Connection`](super::Connection) as small POSIX shell
+//! scripts, for a host reached only through a shell: the SSH connection, and the local
+//! one when it acts as another user (become). Each operation is one script, so one
+//! round trip; every path is quoted.
+//!
+//! The scripts use what every Linux target has: `stat -c` (GNU coreutils or busybox),
+//! `mktemp`, `base64`, `chmod`, `chown`, `mv`, `ln`, `touch`, `readlink`.
+
+use base64::Engine as _;
+
+use super::{ConnError, ConnResult, ExecOutput, FileAttrs, FileKind, FileStat};
+
+/// Something that runs a shell script on the host (as the user the task acts as).
+pub trait ShellRunner {
+    fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput>;
+}
+
+/// Quote one word for a POSIX shell.
+pub fn quote(word: &str) -> ConnResult<String> {
+    shlex::try_quote(word)
+        .map(|q| q.into_owned())
+        .map_err(|e| ConnError::new(format!("cannot quote {word:?} for the shell: {e}")))
+}
+
+/// Data given to a script as a here-document, decoded by `base64 -d`: binary-safe,
+/// and it never ends the document early (base64 text has no `_`).
+pub fn heredoc_base64(data: &[u8]) -> String {
+    let text = base64::engine::general_purpose::STANDARD.encode(data);
+    let mut out = String::with_capacity(text.len() + text.len() / 76 + 32);
+    for chunk in text.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("SRPLAY_DATA_END\n");
+    out
+}
+
+/// Run a script; a non-zero exit is an error carrying its stderr.
+fn run_ok(r: &mut dyn ShellRunner, script: &str, what: &str) -> ConnResult<ExecOutput> {
+    let out = r.run_script(script)?;
+    if out.rc != 0 {
+        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(ConnError::new(if err.is_empty() {
+            format!("{what} (exit status {})", out.rc)
+        } else {
+            format!("{what}: {err}")
+        }));
+    }
+    Ok(out)
+}
+
+const STAT_FORMAT: &str = "%f|%u|%g|%U|%G|%s|%i|%d|%h|%x|%y|%z";
+
+pub fn stat(r: &mut dyn ShellRunner, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
+    let p = quote(path)?;
+    let flag = if follow { "-L " } else { "" };
+    let script = format!(
+        "if [ -e {p} ] || {{ [ -z '{flag}' ] && [ -L {p} ]; }}; then\n\
+         stat {flag}-c '{STAT_FORMAT}' -- {p} || exit 1\n\
+         [ -L {p} ] && [ -z '{flag}' ] && readlink -- {p}\n\
+         exit 0; fi; echo missing"
+    );
+    let out = run_ok(r, &script, &format!("cannot stat {path}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.split('\n');
+    let first = lines.next().unwrap_or_default();
+    if first == "missing" {
+        return Ok(None);
+    }
+    let mut st = parse_stat(first).ok_or_else(|| {
+        ConnError::new(format!("cannot stat {path}: unexpected output {first:?}"))
+    })?;
+    if st.kind == FileKind::Symlink {
+        st.link_target = lines.next().map(str::to_string);
+    }
+    Ok(Some(st))
+}
+
+fn parse_stat(line: &str) -> Option<FileStat> {
+    let f: Vec<&str> = line.split('|').collect();
+    if f.len() != 12 {
+        return None;
+    }
+    let raw = u32::from_str_radix(f[0], 16).ok()?;
+    let kind = match raw & 0o170000 {
+        0o100000 => FileKind::File,
+        0o040000 => FileKind::Dir,
+        0o120000 => FileKind::Symlink,
+        0o010000 => FileKind::Fifo,
+        0o140000 => FileKind::Socket,
+        0o060000 => FileKind::BlockDevice,
+        0o020000 => FileKind::CharDevice,
+        _ => FileKind::Other,
+    };
+    Some(FileStat {
+        kind,
+        mode: raw & 0o7777,
+        uid: f[1].parse().ok()?,
+        gid: f[2].parse().ok()?,
+        owner: f[3].to_string(),
+        group: f[4].to_string(),
+        size: f[5].parse().ok()?,
+        inode: f[6].parse().ok()?,
+        dev: f[7].parse().ok()?,
+        nlink: f[8].parse().ok()?,
+        atime: parse_time(f[9])?,
+        mtime: parse_time(f[10])?,
+        ctime: parse_time(f[11])?,
+        link_target: None,
+    })
+}
+
+/// `stat`'s human time (`2026-11-23 06:31:25.123456789 +0000`) to epoch seconds.
+fn parse_time(text: &str) -> Option<f64> {
+    let t = chrono::DateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f %z").ok()?;
+    Some(t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) / 1e9)
+}
+
+pub fn read_file(r: &mut dyn ShellRunner, path: &str) -> ConnResult<Vec<u8>> {
+    let script = format!("cat -- {}", quote(path)?);
+    Ok(run_ok(r, &script, &format!("cannot read {path}"))?.stdout)
+}
+
+/// Where the new content of a file comes from.
+pub enum Content<'a> {
+    /// Sent inside the script (a base64 here-document).
+    Inline(&'a [u8]),
+    /// Already on the host (uploaded by SFTP) at this path; moved into place, or
+    /// copied when it is not beside the destination.
+    Uploaded { path: &'a str, beside: bool },
+}
+
+/// Atomic replace, as [`Connection::write_file`](super::Connection::write_file): a
+/// temp file beside `path`, its mode and owner set (given, else the replaced file's,
+/// else 0666 less umask), then renamed over `path`.
+pub fn write_file(
+    r: &mut dyn ShellRunner,
+    path: &str,
+    content: Content<'_>,
+    attrs: &FileAttrs,
+) -> ConnResult<()> {
+    let p = quote(path)?;
+    let dir = quote(parent_of(path))?;
+    let fill = match content {
+        Content::Inline(data) => format!(
+            "t=$(mktemp {dir}/.srplay-tmp-XXXXXXXX) || exit 1\n\
+             trap 'rm -f \"$t\"' EXIT\n\
+             base64 -d > \"$t\" <<'SRPLAY_DATA_END' || exit 1\n{}",
+            heredoc_base64(data)
+        ),
+        Content::Uploaded {
+            path: up,
+            beside: true,
+        } => {
+            format!("t={}\ntrap 'rm -f \"$t\"' EXIT\n", quote(up)?)
+        }
+        Content::Uploaded {
+            path: up,
+            beside: false,
+        } => {
+            let up = quote(up)?;
+            format!(
+                "trap 'rm -f \"$t\" {up}' EXIT\n\
+                 t=$(mktemp {dir}/.srplay-tmp-XXXXXXXX) || exit 1\n\
+                 cat -- {up} > \"$t\" || exit 1\n"
+            )
+        }
+    };
+    let mode = match attrs.mode {
+        Some(m) => format!("chmod {m:o} \"$t\""),
+        None => "if [ -e \"$d\" ]; then chmod \"$(stat -L -c %a -- \"$d\")\" \"$t\"; \
+                 chown \"$(stat -L -c %u:%g -- \"$d\")\" \"$t\" 2>/dev/null || true; \
+                 else chmod \"$(printf %o $((0666 & ~0$(umask))))\" \"$t\"; fi"
+            .to_string(),
+    };
+    let owner = owner_spec(attrs)?
+        .map(|spec| format!("chown {spec} \"$t\" || exit 1\n"))
+        .unwrap_or_default();
+    let script = format!(
+        "d={p}\n{fill}{mode} || exit 1\n{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n"
+    );
+    let script = match content {
+        // The upload is gone once copied, whatever happened.
+        Content::Uploaded {
+            path: up,
+            beside: false,
+        } => {
+            format!("{script}rm -f -- {}", quote(up)?)
+        }
+        _ => script,
+    };
+    run_ok(r, &script, &format!("cannot write {path}")).map(drop)
+}
+
+fn owner_spec(attrs: &FileAttrs) -> ConnResult<Option<String>> {
+    Ok(match (&attrs.owner, &attrs.group) {
+        (None, None) => None,
+        (Some(o), None) => Some(quote(o)?),
+        (None, Some(g)) => Some(quote(&format!(":{g}"))?),
+        (Some(o), Some(g)) => Some(quote(&format!("{o}:{g}"))?),
+    })
+}
+
+pub fn parent_of(path: &str) -> &str {
+    match path.trim_end_matches('/').rfind('/') {
+        Some(0) => "/",
+        Some(i) => &path[..i],
+        None => ".",
+    }
+}
+
+pub fn mkdir_all(r: &mut dyn ShellRunner, path: &str, mode: Option<u32>) -> ConnResult<()> {
+    // Each missing component is created with the mode (as Ansible's file module does),
+    // whatever the umask says.
+    let mut prefixes = Vec::new();
+    let mut current = String::new();
+    for (i, part) in path.split('/').enumerate() {
+        if i > 0 {
+            current.push('/');
+        }
+        current.push_str(part);
+        if !part.is_empty() && part != "." {
+            prefixes.push(quote(&current)?);
+        }
+    }
+    let chmod = match mode {
+        Some(m) => format!(" && chmod {m:o} \"$p\""),
+        None => String::new(),
+    };
+    let script = format!(
+        "for p in {}; do [ -d \"$p\" ] || {{ mkdir -- \"$p\"{chmod} || [ -d \"$p\" ]; }} || exit 1; done",
+        prefixes.join(" ")
+    );
+    run_ok(r, &script, &format!("cannot create directory {path}")).map(drop)
+}
+
+pub fn remove(r: &mut dyn ShellRunner, path: &str, recursive: bool) -> ConnResult<()> {
+    let p = quote(path)?;
+    let script = if recursive {
+        format!("rm -rf -- {p}")
+    } else {
+        format!("if [ -d {p} ] && [ ! -L {p} ]; then rmdir -- {p}; else rm -f -- {p}; fi")
+    };
+    run_ok(r, &script, &format!("cannot remove {path}")).map(drop)
+}
+
+/// A link made under a temp name and renamed over `link`, so replacing is atomic.
+pub fn link(
+    r: &mut dyn ShellRunner,
+    target: &str,
+    link: &str,
+    force: bool,
+    symbolic: bool,
+) -> ConnResult<()> {
+    let (t, l) = (quote(target)?, quote(link)?);
+    let flag = if symbolic { "-s " } else { "" };
+    let tmp = quote(&format!(
+        "{}/.srplay-link-{}",
+        parent_of(link),
+        fastrand::u64(..)
+    ))?;
+    let script = if force {
+        format!(
+            "ln {flag}-- {t} {tmp} && {{ mv -fT -- {tmp} {l} || {{ rm -f -- {tmp}; exit 1; }}; }}"
+        )
+    } else {
+        format!(
+            "if [ -e {l} ] || [ -L {l} ]; then echo '{link} already exists' >&2; exit 1; fi; ln {flag}-- {t} {l}"
+        )
+    };
+    run_ok(r, &script, &format!("cannot create link {link}")).map(drop)
+}
+
+pub fn set_attrs(
+    r: &mut dyn ShellRunner,
+    path: &str,
+    attrs: &FileAttrs,
+    follow: bool,
+) -> ConnResult<()> {
+    let p = quote(path)?;
+    let mut script = String::new();
+    if let Some(spec) = owner_spec(attrs)? {
+        let h = if follow { "" } else { "-h " };
+        script.push_str(&format!("chown {h}{spec} -- {p} || exit 1\n"));
+    }
+    if let Some(mode) = attrs.mode {
+        // Linux has no mode on a symlink itself: without `follow` there is nothing to set.
+        let guard = if follow {
+            String::new()
+        } else {
+            format!("[ -L {p} ] || ")
+        };
+        script.push_str(&format!("{guard}chmod {mode:o} -- {p} || exit 1\n"));
+    }
+    if script.is_empty() {
+        return Ok(());
+    }
+    run_ok(r, &script, &format!("cannot set attributes of {path}")).map(drop)
+}
+
+pub fn set_times(r: &mut dyn ShellRunner, path: &str, atime: f64, mtime: f64) -> ConnResult<()> {
+    let p = quote(path)?;
+    let script = format!("touch -h -a -d @{atime:.6} -- {p} && touch -h -m -d @{mtime:.6} -- {p}");
+    run_ok(r, &script, &format!("cannot set times of {path}")).map(drop)
+}
+
+pub fn list_dir(r: &mut dyn ShellRunner, path: &str) -> ConnResult<Vec<String>> {
+    // Shell globbing only (no `ls` parsing): NUL-separated, hidden names included.
+    let script = format!(
+        "cd -- {} || exit 1; for f in * .[!.]* ..?*; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf '%s\\0' \"$f\"; fi; done",
+        quote(path)?
+    );
+    let out = run_ok(r, &script, &format!("cannot list {path}"))?;
+    let mut names: Vec<String> = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+pub fn home_dir(r: &mut dyn ShellRunner) -> ConnResult<String> {
+    let out = run_ok(r, "printf '%s' \"$HOME\"", "cannot find the home directory")?;
+    let home = String::from_utf8_lossy(&out.stdout).into_owned();
+    if home.is_empty() {
+        return Err(ConnError::new(
+            "cannot find the home directory ($HOME is empty)",
+        ));
+    }
+    Ok(home)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs scripts with the machine's `/bin/sh`, in a temp dir.
+    struct Sh;
+
+    impl ShellRunner for Sh {
+        fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
+            let out = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(script)
+                .output()
+                .map_err(|e| ConnError::new(e.to_string()))?;
+            Ok(ExecOutput {
+                rc: out.status.code().unwrap_or(-1),
+                stdout: out.stdout,
+                stderr: out.stderr,
+            })
+        }
+    }
+
+    #[test]
+    fn file_operations_through_a_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().to_string_lossy().into_owned();
+        let f = format!("{base}/sub dir/it's a file");
+        mkdir_all(&mut Sh, &format!("{base}/sub dir"), Some(0o750)).unwrap();
+        let st = stat(&mut Sh, &format!("{base}/sub dir"), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!((st.kind, st.mode), (FileKind::Dir, 0o750));
+
+        let data: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
+        write_file(
+            &mut Sh,
+            &f,
+            Content::Inline(&data),
+            &FileAttrs {
+                mode: Some(0o600),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(read_file(&mut Sh, &f).unwrap(), data);
+        let st = stat(&mut Sh, &f, false).unwrap().unwrap();
+        assert_eq!((st.kind, st.mode, st.size), (FileKind::File, 0o600, 5000));
+        // A rewrite keeps the mode of the file it replaces.
+        write_file(&mut Sh, &f, Content::Inline(b"two"), &FileAttrs::default()).unwrap();
+        assert_eq!(stat(&mut Sh, &f, false).unwrap().unwrap().mode, 0o600);
+        // An upload elsewhere is copied into place and removed.
+        let up = format!("{base}/upload");
+        std::fs::write(&up, b"uploaded").unwrap();
+        let uploaded = Content::Uploaded {
+            path: &up,
+            beside: false,
+        };
+        write_file(&mut Sh, &f, uploaded, &FileAttrs::default()).unwrap();
+        assert_eq!(read_file(&mut Sh, &f).unwrap(), b"uploaded");
+        assert!(!std::path::Path::new(&up).exists());
+
+        let l = format!("{base}/link");
+        link(&mut Sh, &f, &l, false, true).unwrap();
+        assert!(link(&mut Sh, &f, &l, false, true).is_err());
+        link(&mut Sh, "/elsewhere", &l, true, true).unwrap();
+        let st = stat(&mut Sh, &l, false).unwrap().unwrap();
+        assert_eq!(st.kind, FileKind::Symlink);
+        assert_eq!(st.link_target.as_deref(), Some("/elsewhere"));
+        assert!(stat(&mut Sh, &l, true).unwrap().is_none());
+
+        set_times(&mut Sh, &f, 1000.5, 2000.25).unwrap();
+        let st = stat(&mut Sh, &f, false).unwrap().unwrap();
+        assert_eq!((st.atime, st.mtime), (1000.5, 2000.25));
+        set_attrs(
+            &mut Sh,
+            &f,
+            &FileAttrs {
+                mode: Some(0o640),
+                ..Default::default()
+            },
+            true,
+        )
+        .unwrap();
+        assert_eq!(stat(&mut Sh, &f, false).unwrap().unwrap().mode, 0o640);
+
+        assert_eq!(list_dir(&mut Sh, &base).unwrap(), ["link", "sub dir"]);
+        remove(&mut Sh, &format!("{base}/sub dir"), true).unwrap();
+        assert!(stat(&mut Sh, &f, false).unwrap().is_none());
+        let err = read_file(&mut Sh, &f).unwrap_err();
+        assert!(err.message.contains("No such file"), "{err}");
+        assert!(!home_dir(&mut Sh).unwrap().is_empty());
+    }
+}

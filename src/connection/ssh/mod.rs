@@ -1,0 +1,320 @@
+//! The SSH connection: one session per host, opened on first use and kept for the
+//! whole run, with one long-lived shell per user the tasks act as (the login user,
+//! and each become user). Commands and file operations are steps on those shells
+//! ([`shell`]); file operations are the scripts of [`shell_ops`](super::shell_ops).
+//!
+//! A dropped session is reopened once, when the failure happened before the step was
+//! sent; a step cut off in flight is reported (the host is unreachable), never re-run,
+//! since it may have acted.
+
+pub mod known_hosts;
+mod session;
+mod shell;
+pub mod target;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::shell_ops::{self, Content, ShellRunner, quote};
+use super::{
+    Become, Command, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs,
+    FileStat, TaskSettings,
+};
+use session::Live;
+use shell::Shell;
+pub use target::{ConnVars, SshDefaults, SshTarget};
+
+/// Content up to this size travels inside the write step itself (one round trip);
+/// larger content goes by SFTP first.
+const INLINE_LIMIT: usize = 256 * 1024;
+
+pub struct SshConnection {
+    target: SshTarget,
+    live: Option<Live>,
+    /// Shells by the user they run as (`None`: the login user).
+    shells: HashMap<Option<BecomeKey>, Shell>,
+    task: TaskSettings,
+    /// The transport failure of the current task, if any.
+    lost: Option<String>,
+}
+
+/// What makes two become shells different.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct BecomeKey {
+    method: String,
+    user: String,
+    flags: Option<String>,
+}
+
+impl SshConnection {
+    /// A connection that opens its session on first use.
+    pub fn new(target: SshTarget) -> SshConnection {
+        SshConnection {
+            target,
+            live: None,
+            shells: HashMap::new(),
+            task: TaskSettings::default(),
+            lost: None,
+        }
+    }
+
+    /// Open the session now (to report an unreachable host before any task needs it).
+    pub fn connect(&mut self) -> ConnResult<()> {
+        self.live().map(drop)
+    }
+
+    fn live(&mut self) -> ConnResult<&Live> {
+        if self.live.is_none() {
+            self.live = Some(Live::open(&self.target)?);
+        }
+        Ok(self.live.as_ref().expect("opened above"))
+    }
+
+    /// Forget the session and its shells (after a transport failure).
+    fn reset(&mut self) {
+        for (_, shell) in self.shells.drain() {
+            shell.close();
+        }
+        self.live = None;
+    }
+
+    /// The become that applies to a step, unless it would not change the user.
+    fn effective_become<'a>(&self, req: Option<&'a Become>) -> Option<&'a Become> {
+        req.filter(|b| b.user != self.target.user)
+    }
+
+    /// Run a script as the step's user: the shell for that user, opened (and the
+    /// session reopened, once) when needed.
+    fn step(
+        &mut self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&Become>,
+        timeout: Option<Duration>,
+    ) -> ConnResult<ExecOutput> {
+        let result = self.step_once(script, stdin, become_, timeout);
+        if let Err(e) = &result
+            && e.unreachable
+        {
+            self.lost = Some(e.message.clone());
+        }
+        result
+    }
+
+    fn step_once(
+        &mut self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&Become>,
+        timeout: Option<Duration>,
+    ) -> ConnResult<ExecOutput> {
+        let become_ = self.effective_become(become_).cloned();
+        let key = become_.as_ref().map(|b| BecomeKey {
+            method: b.method.clone(),
+            user: b.user.clone(),
+            flags: b.flags.clone(),
+        });
+        if !self.shells.contains_key(&key) {
+            let shell = match self.open_shell(become_.as_ref()) {
+                Err(e) if e.unreachable && self.live.is_some() => {
+                    // The kept session was dropped (sshd restarted, network blip):
+                    // nothing was sent yet, so reconnect once and try again.
+                    self.reset();
+                    self.open_shell(become_.as_ref())?
+                }
+                other => other?,
+            };
+            self.shells.insert(key.clone(), shell);
+        }
+        let live = self.live.as_ref().expect("a shell implies a session");
+        let shell = self.shells.get_mut(&key).expect("inserted above");
+        match shell.run(live, script, stdin, timeout) {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                if let Some(shell) = self.shells.remove(&key) {
+                    shell.close();
+                }
+                if e.unreachable {
+                    self.reset();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Write `data` to a new file `remote` (mode 0600, refused if it exists) by SFTP.
+    fn upload(&mut self, remote: &str, data: &[u8]) -> ConnResult<()> {
+        let result = self.upload_once(remote, data);
+        if let Err(e) = &result
+            && e.unreachable
+        {
+            self.lost = Some(e.message.clone());
+            self.reset();
+        }
+        result
+    }
+
+    fn upload_once(&mut self, remote: &str, data: &[u8]) -> ConnResult<()> {
+        use ssh2::{OpenFlags, OpenType};
+        let live = self.live()?;
+        let sftp_error = |e: ssh2::Error| match e.code() {
+            ssh2::ErrorCode::SFTP(_) => {
+                ConnError::new(format!("cannot upload to {remote}: {}", e.message()))
+            }
+            _ => session::session_error(&e),
+        };
+        let sftp = live.retry_with(None, || live.session.sftp(), sftp_error)?;
+        let flags = OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::EXCLUSIVE;
+        let mut file = live.retry_with(
+            None,
+            || sftp.open_mode(std::path::Path::new(remote), flags, 0o600, OpenType::File),
+            sftp_error,
+        )?;
+        let mut written = 0;
+        while written < data.len() {
+            match std::io::Write::write(&mut file, &data[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => live.wait(None)?,
+                Err(e) => {
+                    return Err(ConnError::new(format!("cannot upload to {remote}: {e}")));
+                }
+            }
+        }
+        live.retry_with(None, || file.close(), sftp_error)?;
+        Ok(())
+    }
+
+    fn open_shell(&mut self, become_: Option<&Become>) -> ConnResult<Shell> {
+        let timeout = self.target.connect_timeout.max(Duration::from_secs(10));
+        let live = self.live()?;
+        Shell::open(live, become_, timeout)
+    }
+
+    /// The script that runs a command request in a step.
+    fn command_script(&self, req: &ExecRequest) -> ConnResult<String> {
+        let mut script = String::new();
+        for (name, value) in self.task.env.iter().chain(req.env.iter()) {
+            if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
+                return Err(ConnError::new(format!(
+                    "invalid environment variable name {name:?}"
+                )));
+            }
+            script.push_str(&format!("export {name}={}\n", quote(value)?));
+        }
+        if let Some(dir) = &req.chdir {
+            script.push_str(&format!("cd -- {} || exit 1\n", quote(dir)?));
+        }
+        let line = match &req.command {
+            Command::Argv(argv) if argv.is_empty() => return Err(ConnError::new("empty command")),
+            Command::Argv(argv) => argv
+                .iter()
+                .map(|a| quote(a))
+                .collect::<ConnResult<Vec<_>>>()?
+                .join(" "),
+            Command::Shell { cmd, executable } => format!(
+                "{} -c {}",
+                quote(executable.as_deref().unwrap_or("/bin/sh"))?,
+                quote(cmd)?
+            ),
+        };
+        script.push_str("exec ");
+        script.push_str(&line);
+        Ok(script)
+    }
+}
+
+impl ShellRunner for SshConnection {
+    fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
+        let become_ = self.task.become_.clone();
+        self.step(script, None, become_.as_ref(), None)
+    }
+}
+
+impl Connection for SshConnection {
+    fn set_task_settings(&mut self, settings: TaskSettings) {
+        self.task = settings;
+        self.lost = None;
+    }
+
+    fn unreachable(&self) -> Option<&str> {
+        self.lost.as_deref()
+    }
+
+    fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
+        let script = self.command_script(req)?;
+        let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
+        self.step(&script, req.stdin.as_deref(), become_.as_ref(), req.timeout)
+    }
+
+    fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
+        shell_ops::stat(self, path, follow)
+    }
+
+    fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
+        shell_ops::read_file(self, path)
+    }
+
+    fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
+        if data.len() <= INLINE_LIMIT {
+            return shell_ops::write_file(self, path, Content::Inline(data), attrs);
+        }
+        // Large content goes by SFTP (as the login user): straight beside the
+        // destination when the task acts as the login user, else to a private temp
+        // file that the become shell copies into place (root can read it).
+        let become_ = self.effective_become(self.task.become_.as_ref()).cloned();
+        let beside = become_.is_none();
+        if !beside && become_.is_some_and(|b| b.user != "root") {
+            return shell_ops::write_file(self, path, Content::Inline(data), attrs);
+        }
+        let name = format!(".srplay-tmp-{:016x}", fastrand::u64(..));
+        let upload = if beside {
+            format!("{}/{name}", shell_ops::parent_of(path))
+        } else {
+            format!("/tmp/{name}")
+        };
+        self.upload(&upload, data)?;
+        let content = Content::Uploaded {
+            path: &upload,
+            beside,
+        };
+        shell_ops::write_file(self, path, content, attrs)
+    }
+
+    fn mkdir_all(&mut self, path: &str, mode: Option<u32>) -> ConnResult<()> {
+        shell_ops::mkdir_all(self, path, mode)
+    }
+
+    fn remove(&mut self, path: &str, recursive: bool) -> ConnResult<()> {
+        shell_ops::remove(self, path, recursive)
+    }
+
+    fn symlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
+        shell_ops::link(self, target, link, force, true)
+    }
+
+    fn hardlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
+        shell_ops::link(self, target, link, force, false)
+    }
+
+    fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, follow: bool) -> ConnResult<()> {
+        shell_ops::set_attrs(self, path, attrs, follow)
+    }
+
+    fn set_times(&mut self, path: &str, atime: f64, mtime: f64) -> ConnResult<()> {
+        shell_ops::set_times(self, path, atime, mtime)
+    }
+
+    fn list_dir(&mut self, path: &str) -> ConnResult<Vec<String>> {
+        shell_ops::list_dir(self, path)
+    }
+
+    fn home_dir(&mut self) -> ConnResult<String> {
+        shell_ops::home_dir(self)
+    }
+}
+
+impl Drop for SshConnection {
+    fn drop(&mut self) {
+        self.reset();
+    }
+}
