@@ -9,21 +9,30 @@ pub mod args;
 pub mod content;
 pub mod files;
 pub mod output;
+pub mod system;
 #[cfg(test)]
 pub mod testing;
 
+pub mod apt;
+pub mod apt_key;
+pub mod apt_repository;
 pub mod assert;
 pub mod command;
 pub mod copy;
 pub mod debug;
+pub mod dnf;
 pub mod fail;
 pub mod file;
 pub mod lineinfile;
+pub mod package;
 pub mod pause;
 pub mod ping;
 pub mod raw;
+pub mod rpm_key;
+pub mod service;
 pub mod shell;
 pub mod stat;
+pub mod systemd;
 pub mod template;
 
 use crate::connection::Connection;
@@ -164,19 +173,29 @@ pub trait Module: Sync {
 /// `ansible.legacy.copy`) resolve to the short name through [`short_name`].
 pub fn registry() -> &'static [&'static dyn Module] {
     &[
+        &apt::Apt,
+        &apt_key::AptKey,
+        &apt_repository::AptRepository,
         &assert::Assert,
         &command::Command,
         &copy::Copy,
         &debug::Debug,
+        &dnf::Dnf::DNF,
         &fail::Fail,
         &file::File,
         &lineinfile::LineInFile,
+        &package::Package,
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
+        &rpm_key::RpmKey,
+        &service::Service,
         &shell::Shell,
         &stat::Stat,
+        &systemd::Systemd("systemd"),
+        &systemd::Systemd("systemd_service"),
         &template::Template,
+        &dnf::Dnf::YUM,
     ]
 }
 

@@ -172,6 +172,8 @@ pub struct FakeConnection {
     rules: Vec<Rule>,
     /// The command lines run, in order (argv joined with shell quoting).
     pub log: Vec<String>,
+    /// The environment each logged command was given (`ExecRequest::env`), by index.
+    pub envs: Vec<Vec<(String, String)>>,
     pub settings: TaskSettings,
 }
 
@@ -268,6 +270,7 @@ impl Connection for FakeConnection {
             Command::Shell { cmd, .. } => cmd.clone(),
         };
         self.log.push(line.clone());
+        self.envs.push(req.env.clone());
         let Some(i) = self.rules.iter().position(|r| r.pattern.is_match(&line)) else {
             return Ok(ExecOutput::default());
         };
@@ -408,15 +411,26 @@ mod tests {
 
     #[test]
     fn every_spec_accepts_its_own_defaults() {
+        // A value the parameter accepts: its first choice, else one of its kind.
+        fn sample(param: &crate::modules::Param) -> Value {
+            match (param.choices.first(), param.kind) {
+                (Some(choice), _) => Value::from(*choice),
+                (None, Kind::List) => Value::Array(vec![Value::from("x")]),
+                (None, Kind::Bool) => Value::Bool(true),
+                (None, Kind::Int) => Value::from(1),
+                _ => Value::from("x"),
+            }
+        }
         for module in registry() {
             let spec = module.spec();
             let mut raw = Map::new();
             for param in spec.params.iter().filter(|p| p.required) {
-                let value = match param.kind {
-                    Kind::List => Value::Array(vec![Value::from("x")]),
-                    _ => Value::from("x"),
-                };
-                raw.insert(param.name.to_string(), value);
+                raw.insert(param.name.to_string(), sample(param));
+            }
+            // One parameter of each group that needs one of them.
+            for group in spec.required_one_of {
+                let param = spec.params.iter().find(|p| p.name == group[0]).unwrap();
+                raw.insert(param.name.to_string(), sample(param));
             }
             if let Err(e) = spec.validate(module.name(), &raw) {
                 panic!("{}: {e}", module.name());
