@@ -7,8 +7,10 @@
 
 pub mod args;
 pub mod content;
+pub mod edit;
 pub mod files;
 pub mod output;
+pub mod pyregex;
 #[cfg(test)]
 pub mod testing;
 
