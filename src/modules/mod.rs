@@ -15,6 +15,7 @@ pub mod pyregex;
 pub mod testing;
 
 pub mod assert;
+pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod debug;
@@ -167,6 +168,7 @@ pub trait Module: Sync {
 pub fn registry() -> &'static [&'static dyn Module] {
     &[
         &assert::Assert,
+        &blockinfile::BlockInFile,
         &command::Command,
         &copy::Copy,
         &debug::Debug,
