@@ -158,7 +158,7 @@ impl Anchor {
         let pattern = |p: &str| -> Result<Pattern, String> {
             let whole_text = pyregex::sets_multiline(p);
             Ok(Pattern {
-                regex: pyregex::compile(p, whole_text)?,
+                regex: pyregex::compile(p, whole_text, false)?,
                 whole_text,
             })
         };

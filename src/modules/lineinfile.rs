@@ -80,7 +80,7 @@ impl Module for LineInFile {
         }
         let regexp = match args
             .str("regexp")
-            .map(|p| pyregex::compile(p, false))
+            .map(|p| pyregex::compile(p, false, false))
             .transpose()
         {
             Ok(re) => re,
@@ -226,7 +226,9 @@ fn place_line(
         (None, Some(b)) if b != "BOF" => Some(b),
         _ => None,
     };
-    let anchor = anchor.map(|p| pyregex::compile(p, false)).transpose()?;
+    let anchor = anchor
+        .map(|p| pyregex::compile(p, false, false))
+        .transpose()?;
 
     let mut matched: Option<usize> = None;
     let mut by_pattern = false;

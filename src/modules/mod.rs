@@ -25,6 +25,7 @@ pub mod lineinfile;
 pub mod pause;
 pub mod ping;
 pub mod raw;
+pub mod replace;
 pub mod shell;
 pub mod stat;
 pub mod template;
@@ -178,6 +179,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
+        &replace::Replace,
         &shell::Shell,
         &stat::Stat,
         &template::Template,

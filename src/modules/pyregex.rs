@@ -10,10 +10,12 @@
 
 use regex::bytes::{Captures, Regex, RegexBuilder};
 
-/// Compile a Python pattern; `multiline` as `re.MULTILINE`.
-pub fn compile(pattern: &str, multiline: bool) -> Result<Regex, String> {
+/// Compile a Python pattern with Python's `re` flags: `multiline` (`re.MULTILINE`),
+/// `dotall` (`re.DOTALL`).
+pub fn compile(pattern: &str, multiline: bool, dotall: bool) -> Result<Regex, String> {
     RegexBuilder::new(&translate(pattern))
         .multi_line(multiline)
+        .dot_matches_new_line(dotall)
         .build()
         .map_err(|e| format!("cannot use regular expression '{pattern}': {e}"))
 }
@@ -124,12 +126,12 @@ mod tests {
 
     #[test]
     fn python_end_of_text_and_flags() {
-        let re = compile(r"b\Z", false).unwrap();
+        let re = compile(r"b\Z", false, false).unwrap();
         assert!(re.is_match(b"ab") && !re.is_match(b"ab\n"));
-        assert!(compile(r"a\\Z", false).unwrap().is_match(b"a\\Z"));
+        assert!(compile(r"a\\Z", false, false).unwrap().is_match(b"a\\Z"));
         assert!(sets_multiline("(?m)^x") && sets_multiline("(?sm:x)"));
         assert!(!sets_multiline("(?P<m>x)") && !sets_multiline("^x"));
-        let err = compile(r"(a)\1", false).unwrap_err();
+        let err = compile(r"(a)\1", false, false).unwrap_err();
         assert!(
             err.starts_with("cannot use regular expression '(a)\\1'"),
             "{err}"
@@ -138,7 +140,7 @@ mod tests {
 
     #[test]
     fn expand_groups_and_escapes() {
-        let re = compile(r"(?P<k>\w+)=(\d+)?", false).unwrap();
+        let re = compile(r"(?P<k>\w+)=(\d+)?", false, false).unwrap();
         let caps = re.captures(b"port=").unwrap();
         assert_eq!(expand(&caps, br"\g<k>:\2\t\\").unwrap(), b"port:\t\\");
         assert!(expand(&caps, br"\3").is_err());
