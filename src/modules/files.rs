@@ -289,6 +289,31 @@ pub fn parent_dir(path: &str) -> String {
     }
 }
 
+/// Python's `os.path.normpath` for absolute or relative POSIX paths.
+pub fn normpath(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let abs = p.starts_with('/');
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !abs {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (abs, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
 /// `~` and `~/x` to the remote user's home; other paths as they are.
 pub fn expand_user(conn: &mut dyn Connection, path: &str) -> Result<String, String> {
     if path == "~" {

@@ -20,6 +20,7 @@ pub mod command;
 pub mod copy;
 pub mod debug;
 pub mod fail;
+pub mod fetch;
 pub mod file;
 pub mod lineinfile;
 pub mod pause;
@@ -27,6 +28,7 @@ pub mod ping;
 pub mod raw;
 pub mod replace;
 pub mod shell;
+pub mod slurp;
 pub mod stat;
 pub mod template;
 
@@ -174,6 +176,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &copy::Copy,
         &debug::Debug,
         &fail::Fail,
+        &fetch::Fetch,
         &file::File,
         &lineinfile::LineInFile,
         &pause::Pause,
@@ -181,6 +184,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &raw::Raw,
         &replace::Replace,
         &shell::Shell,
+        &slurp::Slurp,
         &stat::Stat,
         &template::Template,
     ]
