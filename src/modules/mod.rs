@@ -22,6 +22,7 @@ pub mod debug;
 pub mod fail;
 pub mod fetch;
 pub mod file;
+pub mod find;
 pub mod lineinfile;
 pub mod pause;
 pub mod ping;
@@ -178,6 +179,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &fail::Fail,
         &fetch::Fetch,
         &file::File,
+        &find::Find,
         &lineinfile::LineInFile,
         &pause::Pause,
         &ping::Ping,
