@@ -31,6 +31,7 @@ pub mod replace;
 pub mod shell;
 pub mod slurp;
 pub mod stat;
+pub mod tempfile;
 pub mod template;
 
 use crate::connection::Connection;
@@ -188,6 +189,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &shell::Shell,
         &slurp::Slurp,
         &stat::Stat,
+        &tempfile::TempFile,
         &template::Template,
     ]
 }
