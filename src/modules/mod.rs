@@ -33,6 +33,7 @@ pub mod slurp;
 pub mod stat;
 pub mod tempfile;
 pub mod template;
+pub mod unarchive;
 
 use crate::connection::Connection;
 use crate::value::{Map, Value};
@@ -191,6 +192,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &stat::Stat,
         &tempfile::TempFile,
         &template::Template,
+        &unarchive::Unarchive,
     ]
 }
 

@@ -4,7 +4,7 @@
 //! else `/tmp`, as Python's `tempfile`). Always `changed`; skipped in check mode, as
 //! Ansible's (the module does not support it).
 
-use crate::connection::ExecRequest;
+use crate::connection::{Connection, ExecRequest};
 use crate::modules::files::expand_user;
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
@@ -50,37 +50,56 @@ impl Module for TempFile {
                 )));
             }
         }
-        let dir = match args.str("path") {
-            Some(p) => shlex::try_quote(&expand_user(ctx.conn, p)?)
-                .map_err(|e| e.to_string())?
-                .into_owned(),
-            None => "\"${TMPDIR:-${TEMP:-${TMP:-/tmp}}}\"".to_string(),
-        };
-        // Created with O_EXCL (`set -C`) or `mkdir`, so an existing path is never reused.
-        let create = if args.str("state") == Some("directory") {
-            "mkdir \"$p\""
-        } else {
-            "(set -C; : > \"$p\")"
-        };
-        let mut last_error = String::new();
-        for _ in 0..ATTEMPTS {
-            let name = format!("{prefix}{}{suffix}", random_name());
-            let quoted = shlex::try_quote(&name).map_err(|e| e.to_string())?;
-            let script = format!(
-                "umask 077; d={dir}; p=\"${{d%/}}/\"{quoted}; {create} && printf '%s' \"$p\""
-            );
-            let out = ctx.conn.exec(&ExecRequest::shell(script))?;
-            if out.rc == 0 {
-                let path = String::from_utf8_lossy(&out.stdout).into_owned();
-                return Ok(ModuleResult::changed(true).with("path", path));
-            }
-            last_error = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            if !last_error.contains("exists") {
-                break;
-            }
-        }
-        Ok(ModuleResult::failed(last_error))
+        let path = args
+            .str("path")
+            .map(|p| expand_user(ctx.conn, p))
+            .transpose()?;
+        let directory = args.str("state") == Some("directory");
+        Ok(
+            match create_temp(ctx.conn, path.as_deref(), prefix, suffix, directory) {
+                Ok(path) => ModuleResult::changed(true).with("path", path),
+                Err(msg) => ModuleResult::failed(msg),
+            },
+        )
     }
+}
+
+/// Create a file (0600) or directory (0700) named `prefix`, eight random characters,
+/// `suffix`, in `dir` or the host's temporary directory; its path. Also how
+/// `unarchive` and `script` get a place on the host for what they ship.
+pub fn create_temp(
+    conn: &mut dyn Connection,
+    dir: Option<&str>,
+    prefix: &str,
+    suffix: &str,
+    directory: bool,
+) -> Result<String, String> {
+    let dir = match dir {
+        Some(p) => shlex::try_quote(p).map_err(|e| e.to_string())?.into_owned(),
+        None => "\"${TMPDIR:-${TEMP:-${TMP:-/tmp}}}\"".to_string(),
+    };
+    // Created with O_EXCL (`set -C`) or `mkdir`, so an existing path is never reused.
+    let create = if directory {
+        "mkdir \"$p\""
+    } else {
+        "(set -C; : > \"$p\")"
+    };
+    let mut last_error = String::new();
+    for _ in 0..ATTEMPTS {
+        let name = format!("{prefix}{}{suffix}", random_name());
+        let quoted = shlex::try_quote(&name).map_err(|e| e.to_string())?;
+        let script =
+            format!("umask 077; d={dir}; p=\"${{d%/}}/\"{quoted}; {create} && printf '%s' \"$p\"");
+        let out = conn.exec(&ExecRequest::shell(script))?;
+        if out.rc == 0 {
+            return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        last_error = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        if !last_error.contains("exists") {
+            break;
+        }
+    }
+    Err(last_error)
 }
 
 /// Eight characters from Python's `tempfile` alphabet.
