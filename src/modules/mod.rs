@@ -28,6 +28,7 @@ pub mod pause;
 pub mod ping;
 pub mod raw;
 pub mod replace;
+pub mod script;
 pub mod shell;
 pub mod slurp;
 pub mod stat;
@@ -187,6 +188,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &ping::Ping,
         &raw::Raw,
         &replace::Replace,
+        &script::Script,
         &shell::Shell,
         &slurp::Slurp,
         &stat::Stat,
