@@ -411,6 +411,10 @@ mod tests {
         for module in registry() {
             let spec = module.spec();
             let mut raw = Map::new();
+            if spec.free_form {
+                // `script` requires its free-form text (or `cmd`).
+                raw.insert("_raw_params".into(), Value::from("x"));
+            }
             for param in spec.params.iter().filter(|p| p.required) {
                 let value = match param.kind {
                     Kind::List => Value::Array(vec![Value::from("x")]),
