@@ -381,3 +381,77 @@ fn vars_prompt_takes_extra_vars_or_the_default_without_a_terminal() {
         .code(0)
         .stdout_has("\"msg\": \"hello x\"");
 }
+
+/// A play of file-module tasks on localhost, run in the case's directory.
+fn file_module_tasks(tasks: &str) -> String {
+    format!("- hosts: all\n  gather_facts: no\n  tasks:\n{tasks}")
+}
+
+#[test]
+fn file_module_missing_required_parameter() {
+    Case::new()
+        .file("conf", "a\n")
+        .playbook(&file_module_tasks(
+            "    - replace: {path: conf}\n      ignore_errors: true\n    - fetch: {src: conf}\n",
+        ))
+        .run()
+        .code(2)
+        .stdout_has("missing required arguments: regexp")
+        .stdout_has("missing required arguments: dest")
+        .recap_has("failed=1");
+}
+
+#[test]
+fn file_module_wrong_parameter_type() {
+    Case::new()
+        .playbook(&file_module_tasks(
+            "    - find: {paths: ., depth: deep}\n      ignore_errors: true\n    - blockinfile: {path: conf, create: maybe}\n",
+        ))
+        .run()
+        .code(2)
+        .stdout_has("argument 'depth' is of type str and we were unable to convert to int")
+        .stdout_has("argument 'create' is of type str and we were unable to convert to bool")
+        .recap_has("ignored=1");
+}
+
+#[test]
+fn file_module_mutually_exclusive_parameters() {
+    Case::new()
+        .file("conf", "a\n")
+        .playbook(&file_module_tasks(
+            "    - blockinfile: {path: conf, block: x, insertafter: a, insertbefore: b}\n      ignore_errors: true\n    - unarchive: {src: x.tgz, dest: ., include: [a], exclude: [b]}\n",
+        ))
+        .run()
+        .code(2)
+        .stdout_has("parameters are mutually exclusive: insertbefore|insertafter")
+        .stdout_has("parameters are mutually exclusive: include|exclude");
+}
+
+#[test]
+fn file_module_src_that_does_not_exist() {
+    Case::new()
+        .playbook(&file_module_tasks(
+            "    - unarchive: {src: missing.tgz, dest: .}\n      ignore_errors: true\n    - script: missing.sh\n      ignore_errors: true\n    - unarchive: {src: /nonexistent.tgz, dest: ., remote_src: true}\n",
+        ))
+        .run()
+        .code(2)
+        .stdout_has("Could not find or access 'missing.tgz'")
+        .stdout_has("Could not find or access 'missing.sh'")
+        .stdout_has("Source '/nonexistent.tgz' does not exist")
+        .recap_has("ignored=2");
+}
+
+#[test]
+fn file_module_rejected_validate_leaves_the_destination() {
+    // The case (and its directory) must outlive the run to read the file after it.
+    let case = Case::new()
+        .file("conf", "keep\n")
+        .playbook(&file_module_tasks(
+            "    - blockinfile: {path: conf, block: x, validate: 'false %s'}\n      ignore_errors: true\n    - replace: {path: conf, regexp: keep, replace: lost, validate: 'grep -q nothing %s'}\n      ignore_errors: true\n    - copy: {content: new, dest: conf, validate: 'false %s'}\n      ignore_errors: true\n",
+        ));
+    let ran = case.run();
+    ran.code(0)
+        .stdout_has("failed to validate: rc:1 error:")
+        .recap_has("ignored=3");
+    assert_eq!(ran.file("conf"), "keep\n");
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use md5::Md5;
 use sha1::{Digest, Sha1};
+use sha2::{Sha224, Sha256, Sha384, Sha512};
 
 use crate::connection::{Connection, FileAttrs, FileKind, FileStat};
 use crate::modules::Diff;
@@ -289,6 +290,31 @@ pub fn parent_dir(path: &str) -> String {
     }
 }
 
+/// Python's `os.path.normpath` for absolute or relative POSIX paths.
+pub fn normpath(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let abs = p.starts_with('/');
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !abs {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (abs, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
 /// `~` and `~/x` to the remote user's home; other paths as they are.
 pub fn expand_user(conn: &mut dyn Connection, path: &str) -> Result<String, String> {
     if path == "~" {
@@ -327,6 +353,59 @@ pub fn find_local_src(
          If you are using a module and expect the file to exist on the remote, see the remote_src option",
         places.join("\n\t")
     ))
+}
+
+/// A digest by the name the `stat` and `find` modules' `checksum_algorithm` takes
+/// (`md5`, `sha1`, `sha224`, `sha256`, `sha384`, `sha512`; sha1 otherwise).
+pub fn digest(algorithm: &str, data: &[u8]) -> String {
+    match algorithm {
+        "md5" => md5_hex(data),
+        "sha224" => hex(&Sha224::digest(data)),
+        "sha256" => hex(&Sha256::digest(data)),
+        "sha384" => hex(&Sha384::digest(data)),
+        "sha512" => hex(&Sha512::digest(data)),
+        _ => sha1_hex(data),
+    }
+}
+
+/// The keys `stat` and `find` report for every path: `mode`, `isdir/isreg/islnk/…`,
+/// `uid`, `gid`, `size`, `inode`, `dev`, `nlink`, `atime/mtime/ctime`, `pw_name`,
+/// `gr_name`, and the permission bits `rusr`…`xoth`, `isuid`, `isgid`.
+pub fn stat_keys(st: &FileStat) -> Map {
+    let mut s = Map::new();
+    let mut put = |k: &str, v: Value| {
+        s.insert(k.to_string(), v);
+    };
+    put("mode", format_mode(st.mode).into());
+    put("isdir", (st.kind == FileKind::Dir).into());
+    put("ischr", (st.kind == FileKind::CharDevice).into());
+    put("isblk", (st.kind == FileKind::BlockDevice).into());
+    put("isreg", (st.kind == FileKind::File).into());
+    put("isfifo", (st.kind == FileKind::Fifo).into());
+    put("islnk", (st.kind == FileKind::Symlink).into());
+    put("issock", (st.kind == FileKind::Socket).into());
+    put("uid", st.uid.into());
+    put("gid", st.gid.into());
+    put("size", st.size.into());
+    put("inode", st.inode.into());
+    put("dev", st.dev.into());
+    put("nlink", st.nlink.into());
+    put("atime", st.atime.into());
+    put("mtime", st.mtime.into());
+    put("ctime", st.ctime.into());
+    put("pw_name", st.owner.clone().into());
+    put("gr_name", st.group.clone().into());
+    for (i, name) in [
+        "xoth", "woth", "roth", "xgrp", "wgrp", "rgrp", "xusr", "wusr", "rusr",
+    ]
+    .iter()
+    .enumerate()
+    {
+        put(name, (st.mode & (1 << i) != 0).into());
+    }
+    put("isuid", (st.mode & 0o4000 != 0).into());
+    put("isgid", (st.mode & 0o2000 != 0).into());
+    s
 }
 
 pub fn sha1_hex(data: &[u8]) -> String {

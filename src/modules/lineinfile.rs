@@ -16,10 +16,11 @@
 //!
 //! Not supported: `attributes`, SELinux options, `unsafe_writes`, `others`.
 
-use regex::bytes::{Captures, Regex};
+use regex::bytes::Regex;
 
-use crate::modules::content::{ContentWrite, write_content};
-use crate::modules::files::{AttrParams, apply_attrs, expand_user, parent_dir, resolve_links};
+use crate::modules::edit::{Edit, save_edit};
+use crate::modules::files::{expand_user, resolve_links};
+use crate::modules::pyregex::{self, expand, line_body as body};
 use crate::modules::{
     ArgSpec, Args, Diff, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -77,9 +78,13 @@ impl Module for LineInFile {
                 ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),
             );
         }
-        let regexp = match args.str("regexp").map(Regex::new).transpose() {
+        let regexp = match args
+            .str("regexp")
+            .map(|p| pyregex::compile(p, false, false))
+            .transpose()
+        {
             Ok(re) => re,
-            Err(e) => return Ok(ModuleResult::failed(format!("invalid regexp: {e}"))),
+            Err(e) => return Ok(ModuleResult::failed(e)),
         };
         let matcher = Matcher {
             regexp,
@@ -117,7 +122,7 @@ impl Module for LineInFile {
         };
         let mut lines = split_lines(&before);
         let mut result = ModuleResult::ok();
-        let (changed, mut msg) = if present {
+        let (changed, msg) = if present {
             let placement = Placement {
                 insertafter: args.str("insertafter"),
                 insertbefore: args.str("insertbefore"),
@@ -149,43 +154,20 @@ impl Module for LineInFile {
             });
         }
 
-        let attrs = AttrParams::from_args(args);
-        let mut backup = String::new();
-        let mut attrs_changed = false;
-        if changed {
-            if existing.is_none() && !ctx.check_mode {
-                ctx.conn.mkdir_all(&parent_dir(&real), None)?;
-            }
-            let write = ContentWrite {
-                dest: &real,
-                content: &after,
-                attrs: &attrs,
-                backup: args.bool("backup"),
-                validate: args.str("validate"),
-                before_header: None,
-                after_header: None,
-                check_mode: ctx.check_mode,
-                diff_mode: false,
-            };
-            match write_content(ctx.conn, &write) {
-                Ok(outcome) => {
-                    backup = outcome.backup_file.unwrap_or_default();
-                    attrs_changed = outcome.attrs_changed && existing.is_some();
-                }
-                Err(failed) => return Ok(*failed),
-            }
-        } else if existing.is_some() {
-            attrs_changed = apply_attrs(ctx.conn, &real, &attrs, true, ctx.check_mode)?.changed;
-        }
-        if attrs_changed {
-            if changed {
-                msg.push_str(" and ");
-            }
-            msg.push_str("ownership, perms or SE linux context changed");
-        }
-        result.changed = changed || attrs_changed;
-        result.msg = Some(msg);
-        Ok(result.with("backup", Value::String(backup)))
+        let edit = Edit {
+            real: &real,
+            existed: existing.is_some(),
+            changed,
+            after: &after,
+            msg,
+        };
+        let saved = match save_edit(ctx, args, &edit) {
+            Ok(saved) => saved,
+            Err(failed) => return Ok(*failed),
+        };
+        result.changed = saved.changed;
+        result.msg = Some(saved.msg);
+        Ok(result.with("backup", Value::String(saved.backup.unwrap_or_default())))
     }
 }
 
@@ -218,12 +200,6 @@ fn strip_eol(line: &[u8]) -> &[u8] {
     &line[..end]
 }
 
-/// A line without its final `\n`, for regex matching: Python's `$` matches before a
-/// final newline, the regex crate's only at the very end.
-fn body(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\n").unwrap_or(line)
-}
-
 fn with_eol(line: &[u8]) -> Vec<u8> {
     let mut out = line.to_vec();
     out.push(b'\n');
@@ -251,9 +227,8 @@ fn place_line(
         _ => None,
     };
     let anchor = anchor
-        .map(Regex::new)
-        .transpose()
-        .map_err(|e| format!("invalid insertafter/insertbefore: {e}"))?;
+        .map(|p| pyregex::compile(p, false, false))
+        .transpose()?;
 
     let mut matched: Option<usize> = None;
     let mut by_pattern = false;
@@ -349,64 +324,6 @@ fn remove_lines(lines: &mut Vec<Vec<u8>>, m: &Matcher<'_>) -> usize {
         !hit
     });
     before - lines.len()
-}
-
-/// Python's `match.expand(template)`: `\1`, `\g<1>`, `\g<name>`, and the escapes
-/// `\n`, `\t`, `\r`, `\\`; a group that did not take part is empty.
-fn expand(caps: &Captures<'_>, template: &[u8]) -> Result<Vec<u8>, String> {
-    let group = |name: &str| -> Result<Vec<u8>, String> {
-        let found = match name.parse::<usize>() {
-            Ok(i) if i < caps.len() => caps.get(i),
-            Ok(i) => return Err(format!("invalid group reference {i}")),
-            Err(_) => caps.name(name),
-        };
-        Ok(found.map(|m| m.as_bytes().to_vec()).unwrap_or_default())
-    };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < template.len() {
-        let c = template[i];
-        if c != b'\\' || i + 1 == template.len() {
-            out.push(c);
-            i += 1;
-            continue;
-        }
-        let next = template[i + 1];
-        match next {
-            b'0'..=b'9' => {
-                let digits = template[i + 1..]
-                    .iter()
-                    .take(2)
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
-                let name = String::from_utf8_lossy(&template[i + 1..i + 1 + digits]).into_owned();
-                out.extend(group(&name)?);
-                i += 1 + digits;
-            }
-            b'g' if template.get(i + 2) == Some(&b'<') => {
-                let rest = &template[i + 3..];
-                let Some(close) = rest.iter().position(|b| *b == b'>') else {
-                    return Err("missing >, unterminated name".to_string());
-                };
-                out.extend(group(&String::from_utf8_lossy(&rest[..close]))?);
-                i += 3 + close + 1;
-            }
-            b'n' | b't' | b'r' | b'\\' => {
-                out.push(match next {
-                    b'n' => b'\n',
-                    b't' => b'\t',
-                    b'r' => b'\r',
-                    _ => b'\\',
-                });
-                i += 2;
-            }
-            _ => {
-                out.extend([c, next]);
-                i += 2;
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@
 
 pub mod args;
 pub mod content;
+pub mod edit;
 pub mod files;
 pub mod output;
+pub mod pyregex;
 pub mod system;
 #[cfg(test)]
 pub mod testing;
@@ -17,23 +19,31 @@ pub mod apt;
 pub mod apt_key;
 pub mod apt_repository;
 pub mod assert;
+pub mod blockinfile;
 pub mod command;
 pub mod copy;
 pub mod debug;
 pub mod dnf;
 pub mod fail;
+pub mod fetch;
 pub mod file;
+pub mod find;
 pub mod lineinfile;
 pub mod package;
 pub mod pause;
 pub mod ping;
 pub mod raw;
+pub mod replace;
 pub mod rpm_key;
+pub mod script;
 pub mod service;
 pub mod shell;
+pub mod slurp;
 pub mod stat;
 pub mod systemd;
+pub mod tempfile;
 pub mod template;
+pub mod unarchive;
 
 use crate::connection::Connection;
 use crate::value::{Map, Value};
@@ -177,12 +187,15 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &apt_key::AptKey,
         &apt_repository::AptRepository,
         &assert::Assert,
+        &blockinfile::BlockInFile,
         &command::Command,
         &copy::Copy,
         &debug::Debug,
         &dnf::Dnf::DNF,
         &fail::Fail,
+        &fetch::Fetch,
         &file::File,
+        &find::Find,
         &lineinfile::LineInFile,
         &package::Package,
         &pause::Pause,
@@ -190,12 +203,17 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &raw::Raw,
         &rpm_key::RpmKey,
         &service::Service,
+        &replace::Replace,
+        &script::Script,
         &shell::Shell,
+        &slurp::Slurp,
         &stat::Stat,
         &systemd::Systemd("systemd"),
         &systemd::Systemd("systemd_service"),
         &template::Template,
         &dnf::Dnf::YUM,
+        &tempfile::TempFile,
+        &unarchive::Unarchive,
     ]
 }
 

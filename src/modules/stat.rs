@@ -10,12 +10,8 @@
 //! Not supported: `get_mime` (no `mimetype`/`charset`), `get_attributes` (no
 //! `attributes`/`attr_flags`/`version`), `blocks`, `block_size`, `device_type`.
 
-use md5::Md5;
-use sha1::{Digest, Sha1};
-use sha2::{Sha224, Sha256, Sha384, Sha512};
-
 use crate::connection::{Connection, ExecRequest, FileKind};
-use crate::modules::files::{expand_user, format_mode, hex};
+use crate::modules::files::{digest, expand_user, stat_keys};
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -58,40 +54,12 @@ impl Module for Stat {
             return Ok(ModuleResult::ok().with("stat", missing));
         };
         let mut s = Map::new();
+        s.insert("exists".into(), true.into());
+        s.insert("path".into(), path.clone().into());
+        s.extend(stat_keys(&st));
         let mut put = |k: &str, v: Value| {
             s.insert(k.to_string(), v);
         };
-        put("exists", true.into());
-        put("path", path.clone().into());
-        put("mode", format_mode(st.mode).into());
-        put("isdir", (st.kind == FileKind::Dir).into());
-        put("ischr", (st.kind == FileKind::CharDevice).into());
-        put("isblk", (st.kind == FileKind::BlockDevice).into());
-        put("isreg", (st.kind == FileKind::File).into());
-        put("isfifo", (st.kind == FileKind::Fifo).into());
-        put("islnk", (st.kind == FileKind::Symlink).into());
-        put("issock", (st.kind == FileKind::Socket).into());
-        put("uid", st.uid.into());
-        put("gid", st.gid.into());
-        put("size", st.size.into());
-        put("inode", st.inode.into());
-        put("dev", st.dev.into());
-        put("nlink", st.nlink.into());
-        put("atime", st.atime.into());
-        put("mtime", st.mtime.into());
-        put("ctime", st.ctime.into());
-        put("pw_name", st.owner.clone().into());
-        put("gr_name", st.group.clone().into());
-        for (i, name) in [
-            "xoth", "woth", "roth", "xgrp", "wgrp", "rgrp", "xusr", "wusr", "rusr",
-        ]
-        .iter()
-        .enumerate()
-        {
-            put(name, (st.mode & (1 << i) != 0).into());
-        }
-        put("isuid", (st.mode & 0o4000 != 0).into());
-        put("isgid", (st.mode & 0o2000 != 0).into());
         let access = Access::probe(ctx.conn, &path)?;
         put("readable", access.readable.into());
         put("writeable", access.writeable.into());
@@ -103,7 +71,7 @@ impl Module for Stat {
         if st.kind == FileKind::File && access.readable && args.bool("get_checksum") {
             let data = ctx.conn.read_file(&path)?;
             let algorithm = args.str("checksum_algorithm").unwrap_or("sha1");
-            put("checksum", checksum(algorithm, &data).into());
+            put("checksum", digest(algorithm, &data).into());
         }
         Ok(ModuleResult::ok().with("stat", s))
     }
@@ -140,17 +108,6 @@ impl Access {
             executable: has("x"),
             resolved,
         })
-    }
-}
-
-fn checksum(algorithm: &str, data: &[u8]) -> String {
-    match algorithm {
-        "md5" => hex(&Md5::digest(data)),
-        "sha224" => hex(&Sha224::digest(data)),
-        "sha256" => hex(&Sha256::digest(data)),
-        "sha384" => hex(&Sha384::digest(data)),
-        "sha512" => hex(&Sha512::digest(data)),
-        _ => hex(&Sha1::digest(data)),
     }
 }
 

@@ -31,9 +31,10 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     Param::new("group", Kind::Str),
     Param::new("validate", Kind::Str),
     Param::new("follow", Kind::Bool).default("no"),
+    // Written escaped (`'\\r\\n'`) or as the characters themselves (`"\\r\\n"` in YAML).
     Param::new("newline_sequence", Kind::Str)
         .default("\\n")
-        .choices(&["\\n", "\\r", "\\r\\n"]),
+        .choices(&["\\n", "\\r", "\\r\\n", "\n", "\r", "\r\n"]),
     Param::new("trim_blocks", Kind::Bool).default("yes"),
     Param::new("lstrip_blocks", Kind::Bool).default("no"),
     Param::new("variable_start_string", Kind::Str),
@@ -137,6 +138,12 @@ mod tests {
             json!({"src": "t.j2", "dest": dest, "newline_sequence": "\\r\\n"}),
         );
         assert!(r.changed, "{r:?}");
+        let real = h.path("real-crlf");
+        h.run(
+            &Template,
+            json!({"src": "t.j2", "dest": real, "newline_sequence": "\r\n"}),
+        );
+        assert_eq!(std::fs::read(&real).unwrap(), std::fs::read(&dest).unwrap());
         assert_eq!(h.read("crlf"), "a x\r\nb\r\n");
         h.write("bad.j2", "{{ nope }}");
         let r = h.run(&Template, json!({"src": "bad.j2", "dest": dest}));

@@ -4,6 +4,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::add_filter;
+use crate::modules::files::normpath;
 use minijinja::value::Value as MjValue;
 use minijinja::{Environment, Error};
 
@@ -24,7 +25,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
         Ok::<_, Error>(
             std::fs::canonicalize(&p)
                 .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_else(|_| normalize(&absolute(&p))),
+                .unwrap_or_else(|_| normpath(&absolute(&p))),
         )
     });
     add_filter(env, "relpath", |v: &MjValue, start: Option<String>| {
@@ -86,35 +87,10 @@ fn absolute(p: &str) -> String {
     format!("{}/{p}", cwd.display())
 }
 
-/// Python's `os.path.normpath` for absolute or relative POSIX paths.
-fn normalize(p: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let abs = p.starts_with('/');
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !abs {
-                    parts.push("..");
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    match (abs, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
-}
-
 fn relpath(p: &str, start: Option<&str>) -> String {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let target = normalize(&absolute(p));
-    let start = normalize(&absolute(start.unwrap_or(&cwd.to_string_lossy())));
+    let target = normpath(&absolute(p));
+    let start = normpath(&absolute(start.unwrap_or(&cwd.to_string_lossy())));
     let t: Vec<Component> = Path::new(&target).components().collect();
     let s: Vec<Component> = Path::new(&start).components().collect();
     let common = t.iter().zip(&s).take_while(|(a, b)| a == b).count();
@@ -180,6 +156,6 @@ mod tests {
         assert_eq!(path_join(&["a".into(), "b".into(), "/c".into()]), "/c");
         assert_eq!(relpath("/a/b", Some("/a")), "b");
         assert_eq!(relpath("/a", Some("/a/b/c")), "../..");
-        assert_eq!(normalize("/a/./b/../c"), "/a/c");
+        assert_eq!(normpath("/a/./b/../c"), "/a/c");
     }
 }

@@ -1,0 +1,2 @@
+echo from sh
+exit 4
