@@ -14,7 +14,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -199,33 +198,12 @@ impl Tools {
                 files: case
                     .files
                     .iter()
-                    .map(|f| (f.clone(), describe_file(&out.join(f), &out)))
+                    .map(|f| (f.clone(), support::describe_file(&out.join(f), &out)))
                     .collect(),
                 elapsed: started.elapsed(),
             });
         }
         runs
-    }
-}
-
-/// A produced file as compared: its kind, mode and contents. A symlink's target is
-/// shown relative to the run's output dir, which differs between the two tools' runs.
-fn describe_file(path: &Path, out: &Path) -> String {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return "missing".into();
-    };
-    let mode = meta.permissions().mode() & 0o7777;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(path).unwrap().display().to_string();
-        format!(
-            "link -> {}",
-            target.replace(&out.display().to_string(), "<out>")
-        )
-    } else if meta.is_dir() {
-        format!("directory {mode:04o}")
-    } else {
-        let contents = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
-        format!("file {mode:04o}\n{contents}")
     }
 }
 

@@ -1,6 +1,10 @@
-//! Helpers shared by the differential test binaries (`compat`, `listing_compat`): running
-//! a tool with a time limit and copying a case into a scratch directory.
+//! Helpers shared by the differential test binaries (`compat`, `listing_compat`, `ssh`):
+//! running a tool with a time limit, copying a case into a scratch directory and describing
+//! a produced file for comparison.
+// Each test binary uses a part of this.
+#![allow(dead_code)]
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,5 +48,26 @@ pub fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
         }
+    }
+}
+
+/// A produced file as compared: its kind, mode and contents. A symlink's target is
+/// shown relative to the run's output dir, which differs between the two tools' runs.
+pub fn describe_file(path: &Path, out: &Path) -> String {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return "missing".into();
+    };
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path).unwrap().display().to_string();
+        format!(
+            "link -> {}",
+            target.replace(&out.display().to_string(), "<out>")
+        )
+    } else if meta.is_dir() {
+        format!("directory {mode:04o}")
+    } else {
+        let contents = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        format!("file {mode:04o}\n{contents}")
     }
 }
