@@ -7,8 +7,10 @@
 
 pub mod args;
 pub mod content;
+pub mod fetch;
 pub mod files;
 pub mod output;
+pub mod remote;
 #[cfg(test)]
 pub mod testing;
 
@@ -18,6 +20,7 @@ pub mod copy;
 pub mod debug;
 pub mod fail;
 pub mod file;
+pub mod get_url;
 pub mod lineinfile;
 pub mod pause;
 pub mod ping;
@@ -25,6 +28,7 @@ pub mod raw;
 pub mod shell;
 pub mod stat;
 pub mod template;
+pub mod wait_for;
 
 use crate::connection::Connection;
 use crate::value::{Map, Value};
@@ -59,6 +63,17 @@ impl ModuleResult {
         ModuleResult {
             failed: true,
             msg: Some(msg.into()),
+            ..ModuleResult::default()
+        }
+    }
+
+    /// What Ansible reports for a module that does not support check mode: skipped.
+    pub fn not_in_check_mode(module: &str) -> ModuleResult {
+        ModuleResult {
+            skipped: true,
+            msg: Some(format!(
+                "remote module ({module}) does not support check mode"
+            )),
             ..ModuleResult::default()
         }
     }
@@ -170,6 +185,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &debug::Debug,
         &fail::Fail,
         &file::File,
+        &get_url::GetUrl,
         &lineinfile::LineInFile,
         &pause::Pause,
         &ping::Ping,
@@ -177,6 +193,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &shell::Shell,
         &stat::Stat,
         &template::Template,
+        &wait_for::WaitFor,
     ]
 }
 
