@@ -27,6 +27,7 @@ pub mod ping;
 pub mod raw;
 pub mod shell;
 pub mod stat;
+pub mod sysctl;
 pub mod template;
 pub mod wait_for;
 
@@ -192,6 +193,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &raw::Raw,
         &shell::Shell,
         &stat::Stat,
+        &sysctl::Sysctl,
         &template::Template,
         &wait_for::WaitFor,
     ]
@@ -203,8 +205,21 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     registry().iter().copied().find(|m| m.name() == short)
 }
 
-/// `ansible.builtin.copy` → `copy`; names of other collections stay as they are.
+/// Modules of other collections that srplay implements natively, by their FQCN.
+const COLLECTION_MODULES: &[&str] = &[
+    "ansible.posix.authorized_key",
+    "ansible.posix.mount",
+    "ansible.posix.sysctl",
+    "community.general.modprobe",
+    "community.general.timezone",
+];
+
+/// `ansible.builtin.copy` → `copy`, `ansible.posix.sysctl` → `sysctl`; names of
+/// other collections stay as they are.
 pub fn short_name(name: &str) -> &str {
+    if COLLECTION_MODULES.contains(&name) {
+        return name.rsplit('.').next().unwrap_or(name);
+    }
     name.strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name)
