@@ -22,6 +22,7 @@ pub mod fail;
 pub mod file;
 pub mod get_url;
 pub mod lineinfile;
+pub mod modprobe;
 pub mod pause;
 pub mod ping;
 pub mod raw;
@@ -188,6 +189,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &file::File,
         &get_url::GetUrl,
         &lineinfile::LineInFile,
+        &modprobe::Modprobe,
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
