@@ -23,6 +23,7 @@ pub mod file;
 pub mod get_url;
 pub mod lineinfile;
 pub mod modprobe;
+pub mod mount;
 pub mod pause;
 pub mod ping;
 pub mod raw;
@@ -190,6 +191,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &get_url::GetUrl,
         &lineinfile::LineInFile,
         &modprobe::Modprobe,
+        &mount::Mount,
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,

@@ -112,12 +112,9 @@ impl Module for Sysctl {
             }
         }
         if write {
-            // A file written fresh is 0644; one replaced keeps its attributes.
-            let fresh = FileAttrs {
-                mode: (!exists).then_some(0o644),
-                ..FileAttrs::default()
-            };
-            ctx.conn.write_file(&file, edit.text.as_bytes(), &fresh)?;
+            // A replaced file keeps its attributes; a new one gets the connection's default.
+            ctx.conn
+                .write_file(&file, edit.text.as_bytes(), &FileAttrs::default())?;
         }
         changed |= files::apply_attrs(ctx.conn, &file, &attrs, true, false)?.changed;
         if changed && args.bool("reload") {

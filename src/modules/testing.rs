@@ -436,8 +436,9 @@ mod tests {
             let spec = module.spec();
             let mut raw = Map::new();
             for param in spec.params.iter().filter(|p| p.required) {
-                let value = match param.kind {
-                    Kind::List => Value::Array(vec![Value::from("x")]),
+                let value = match (param.kind, param.choices.first()) {
+                    (_, Some(choice)) => Value::from(*choice),
+                    (Kind::List, None) => Value::Array(vec![Value::from("x")]),
                     _ => Value::from("x"),
                 };
                 raw.insert(param.name.to_string(), value);
