@@ -5,6 +5,7 @@
 //! arguments (types, choices, defaults, aliases); then `run` acts on the host through
 //! the [`Connection`] and returns a [`ModuleResult`] shaped as Ansible's return values.
 
+pub mod accounts;
 pub mod args;
 pub mod content;
 pub mod fetch;
@@ -21,6 +22,7 @@ pub mod debug;
 pub mod fail;
 pub mod file;
 pub mod get_url;
+pub mod group;
 pub mod lineinfile;
 pub mod modprobe;
 pub mod mount;
@@ -31,6 +33,7 @@ pub mod shell;
 pub mod stat;
 pub mod sysctl;
 pub mod template;
+pub mod user;
 pub mod wait_for;
 
 use crate::connection::Connection;
@@ -189,6 +192,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &fail::Fail,
         &file::File,
         &get_url::GetUrl,
+        &group::Group,
         &lineinfile::LineInFile,
         &modprobe::Modprobe,
         &mount::Mount,
@@ -199,6 +203,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &stat::Stat,
         &sysctl::Sysctl,
         &template::Template,
+        &user::User,
         &wait_for::WaitFor,
     ]
 }
