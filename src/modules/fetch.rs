@@ -44,6 +44,31 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The file name for a directory `dest`: `Content-Disposition`'s `filename`, else
+    /// the last part of the URL's path, else `index.html`.
+    pub fn filename(&self) -> String {
+        if let Some(name) = self
+            .header("content-disposition")
+            .and_then(|cd| {
+                cd.split(';')
+                    .find_map(|p| p.trim().strip_prefix("filename="))
+            })
+            .map(|n| n.trim_matches('"'))
+            .and_then(|n| n.rsplit('/').next())
+            .filter(|n| !n.is_empty())
+        {
+            return name.to_string();
+        }
+        let path = self.url.split(['?', '#']).next().unwrap_or("");
+        let path = path
+            .split_once("://")
+            .map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+        match path.rsplit('/').next() {
+            Some(name) if !name.is_empty() => name.to_string(),
+            _ => "index.html".to_string(),
+        }
+    }
+
     /// Ansible's `msg` for a response it accepted: `OK (N bytes)`, from Content-Length.
     pub fn ok_msg(&self) -> String {
         format!(
@@ -337,6 +362,22 @@ mod tests {
             use_proxy: true,
             ..Request::default()
         }
+    }
+
+    #[test]
+    fn filename_from_disposition_or_url() {
+        let mut resp = Response {
+            url: "https://h/a/b.tgz?x=1".into(),
+            ..Response::default()
+        };
+        assert_eq!(resp.filename(), "b.tgz");
+        resp.url = "https://h".into();
+        assert_eq!(resp.filename(), "index.html");
+        resp.headers = vec![(
+            "content-disposition".into(),
+            "attachment; filename=\"c.zip\"".into(),
+        )];
+        assert_eq!(resp.filename(), "c.zip");
     }
 
     #[test]

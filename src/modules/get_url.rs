@@ -237,11 +237,7 @@ impl Download<'_> {
             return Ok(failed(result, "Request failed"));
         }
         if dest_is_dir {
-            self.dest = format!(
-                "{}/{}",
-                self.dest.trim_end_matches('/'),
-                filename_for(&resp)
-            );
+            self.dest = format!("{}/{}", self.dest.trim_end_matches('/'), resp.filename());
             self.result
                 .data
                 .insert("dest".into(), self.dest.clone().into());
@@ -311,12 +307,8 @@ impl Download<'_> {
                 remote::run_ok(conn, &["cp", "-p", "--", &self.dest, &backup])?;
                 self.result.data.insert("backup_file".into(), backup.into());
             }
-            let base = existing.as_ref().map(|st| FileBase {
-                mode: st.mode,
-                owner: st.uid.to_string(),
-                group: st.gid.to_string(),
-            });
-            move_into_place(conn, tmpsrc, &self.dest, base, &attrs)?;
+            let wanted = attrs.for_replacement(existing.as_ref())?;
+            remote::install(conn, tmpsrc, &self.dest, &wanted)?;
             changed = true;
         }
         changed |= files::apply_attrs(conn, &self.dest, &attrs, true, false)?.changed;
@@ -330,49 +322,6 @@ impl Download<'_> {
     }
 }
 
-/// The attributes of the file a download replaces, which the new one keeps.
-struct FileBase {
-    mode: u32,
-    owner: String,
-    group: String,
-}
-
-/// Copy the download next to `dest`, give it its attributes, and rename it over
-/// `dest`: the scratch directory may be on another filesystem, and a reader of
-/// `dest` must never see a partial file.
-fn move_into_place(
-    conn: &mut dyn Connection,
-    tmpsrc: &str,
-    dest: &str,
-    base: Option<FileBase>,
-    attrs: &AttrParams,
-) -> Result<(), String> {
-    let name = dest.rsplit('/').next().unwrap_or(dest);
-    let template = format!(
-        "{}/.{name}.XXXXXX",
-        files::parent_dir(dest).trim_end_matches('/')
-    );
-    let staged = remote::run_ok(conn, &["mktemp", &template])?
-        .stdout
-        .trim()
-        .to_string();
-    let mut wanted = attrs.for_new_file(base.as_ref().map_or(0o644, |b| b.mode))?;
-    wanted
-        .mode
-        .get_or_insert(base.as_ref().map_or(0o644, |b| b.mode));
-    if let Some(b) = base {
-        wanted.owner.get_or_insert(b.owner);
-        wanted.group.get_or_insert(b.group);
-    }
-    let placed = remote::run_ok(conn, &["cp", "--", tmpsrc, &staged])
-        .and_then(|_| Ok(conn.set_attrs(&staged, &wanted, false)?))
-        .and_then(|_| remote::run_ok(conn, &["mv", "-f", "--", &staged, dest]).map(|_| ()));
-    if placed.is_err() {
-        conn.remove(&staged, false)?;
-    }
-    placed
-}
-
 fn status_value(resp: &Response) -> Value {
     resp.status.map_or(Value::Null, Value::from)
 }
@@ -380,31 +329,6 @@ fn status_value(resp: &Response) -> Value {
 /// Python's `HTTPError` text: `HTTP Error 404: Not Found`.
 fn http_error(resp: &Response) -> String {
     format!("HTTP Error {}: {}", resp.status.unwrap_or(0), resp.reason)
-}
-
-/// The file name for a directory `dest`: `Content-Disposition`'s `filename`, else the
-/// last part of the URL's path, else `index.html`.
-fn filename_for(resp: &Response) -> String {
-    if let Some(name) = resp
-        .header("content-disposition")
-        .and_then(|cd| {
-            cd.split(';')
-                .find_map(|p| p.trim().strip_prefix("filename="))
-        })
-        .map(|n| n.trim_matches('"'))
-        .and_then(|n| n.rsplit('/').next())
-        .filter(|n| !n.is_empty())
-    {
-        return name.to_string();
-    }
-    let path = resp.url.split(['?', '#']).next().unwrap_or("");
-    let path = path
-        .split_once("://")
-        .map_or(path, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
-    match path.rsplit('/').next() {
-        Some(name) if !name.is_empty() => name.to_string(),
-        _ => "index.html".to_string(),
-    }
 }
 
 /// Ansible adds the path facts (`mode`, `owner`, `size`, `state`…) of `dest` to a result.
@@ -534,21 +458,5 @@ mod tests {
             ["curl --config /tmp/srplay.s/curl.conf"]
         );
         assert!(h.conn.ran("If-Modified-Since").is_empty());
-    }
-
-    #[test]
-    fn filename_from_disposition_or_url() {
-        let mut resp = Response {
-            url: "https://h/a/b.tgz?x=1".into(),
-            ..Response::default()
-        };
-        assert_eq!(filename_for(&resp), "b.tgz");
-        resp.url = "https://h".into();
-        assert_eq!(filename_for(&resp), "index.html");
-        resp.headers = vec![(
-            "content-disposition".into(),
-            "attachment; filename=\"c.zip\"".into(),
-        )];
-        assert_eq!(filename_for(&resp), "c.zip");
     }
 }

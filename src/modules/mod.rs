@@ -16,6 +16,7 @@ pub mod remote;
 pub mod testing;
 
 pub mod assert;
+pub mod authorized_key;
 pub mod command;
 pub mod copy;
 pub mod debug;
@@ -33,6 +34,7 @@ pub mod shell;
 pub mod stat;
 pub mod sysctl;
 pub mod template;
+pub mod uri;
 pub mod user;
 pub mod wait_for;
 
@@ -186,6 +188,7 @@ pub trait Module: Sync {
 pub fn registry() -> &'static [&'static dyn Module] {
     &[
         &assert::Assert,
+        &authorized_key::AuthorizedKey,
         &command::Command,
         &copy::Copy,
         &debug::Debug,
@@ -203,6 +206,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &stat::Stat,
         &sysctl::Sysctl,
         &template::Template,
+        &uri::Uri,
         &user::User,
         &wait_for::WaitFor,
     ]

@@ -92,6 +92,33 @@ pub fn digest(conn: &mut dyn Connection, algorithm: &str, path: &str) -> Result<
     }
 }
 
+/// Put the host file `src` at `dest` with `attrs`: copied next to `dest`, given its
+/// attributes, renamed over it. `src` may be on another filesystem, and a reader of
+/// `dest` never sees a partial file.
+pub fn install(
+    conn: &mut dyn Connection,
+    src: &str,
+    dest: &str,
+    attrs: &crate::connection::FileAttrs,
+) -> Result<(), String> {
+    let name = dest.rsplit('/').next().unwrap_or(dest);
+    let template = format!(
+        "{}/.{name}.XXXXXX",
+        crate::modules::files::parent_dir(dest).trim_end_matches('/')
+    );
+    let staged = run_ok(conn, &["mktemp", &template])?
+        .stdout
+        .trim()
+        .to_string();
+    let placed = run_ok(conn, &["cp", "--", src, &staged])
+        .and_then(|_| Ok(conn.set_attrs(&staged, attrs, false)?))
+        .and_then(|_| run_ok(conn, &["mv", "-f", "--", &staged, dest]).map(|_| ()));
+    if placed.is_err() {
+        conn.remove(&staged, false)?;
+    }
+    placed
+}
+
 /// A directory only the connecting user can read (`mktemp -d`, mode 0700), removed
 /// by [`ScratchDir::remove`]; modules call it on every path out.
 pub struct ScratchDir {
