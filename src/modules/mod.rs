@@ -19,11 +19,13 @@ pub mod assert;
 pub mod authorized_key;
 pub mod command;
 pub mod copy;
+pub mod cron;
 pub mod debug;
 pub mod fail;
 pub mod file;
 pub mod get_url;
 pub mod group;
+pub mod hostname;
 pub mod lineinfile;
 pub mod modprobe;
 pub mod mount;
@@ -191,11 +193,13 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &authorized_key::AuthorizedKey,
         &command::Command,
         &copy::Copy,
+        &cron::Cron,
         &debug::Debug,
         &fail::Fail,
         &file::File,
         &get_url::GetUrl,
         &group::Group,
+        &hostname::Hostname,
         &lineinfile::LineInFile,
         &modprobe::Modprobe,
         &mount::Mount,
