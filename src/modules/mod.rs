@@ -36,6 +36,7 @@ pub mod shell;
 pub mod stat;
 pub mod sysctl;
 pub mod template;
+pub mod timezone;
 pub mod uri;
 pub mod user;
 pub mod wait_for;
@@ -210,6 +211,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &stat::Stat,
         &sysctl::Sysctl,
         &template::Template,
+        &timezone::Timezone,
         &uri::Uri,
         &user::User,
         &wait_for::WaitFor,

@@ -443,6 +443,9 @@ mod tests {
                 };
                 raw.insert(param.name.to_string(), value);
             }
+            for group in spec.required_one_of {
+                raw.insert(group[0].to_string(), Value::from("x"));
+            }
             if let Err(e) = spec.validate(module.name(), &raw) {
                 panic!("{}: {e}", module.name());
             }
