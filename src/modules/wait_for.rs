@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::connection::{Connection, ExecRequest};
-use crate::modules::files::expand_user;
+use crate::modules::files::{self, expand_user};
 use crate::modules::remote;
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
@@ -193,7 +193,7 @@ impl Wait {
             }
         }
         let opt = |v: Option<Value>| v.unwrap_or(Value::Null);
-        Ok(ModuleResult::ok()
+        let mut result = ModuleResult::ok()
             .with("state", self.state.clone())
             .with("port", opt(self.port.map(Value::from)))
             .with(
@@ -203,7 +203,13 @@ impl Wait {
             .with("match_groups", Value::Array(found.groups))
             .with("match_groupdict", Value::Object(found.groupdict))
             .with("path", opt(self.path.clone().map(Value::from)))
-            .with("elapsed", start.elapsed().as_secs()))
+            .with("elapsed", start.elapsed().as_secs());
+        // As Ansible's `exit_json` does for a result with a `path`: the path's facts,
+        // whose `state` (`file`, `absent`…) replaces the one asked for.
+        if let Some(path) = &self.path {
+            result.data.extend(files::path_info(conn, path)?);
+        }
+        Ok(result)
     }
 
     /// One look: `Some` when the wait is over.
