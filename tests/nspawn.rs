@@ -9,8 +9,6 @@
 //! otherwise; `SRPLAY_NSPAWN=1` forces it (missing tools then fail it), `SRPLAY_NSPAWN=0`
 //! skips it. About 90 s the first time (debootstrap), 15 s after.
 
-// Only the process runner is used here; copy_dir serves the differential suites.
-#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -334,7 +334,81 @@ pub fn run(
             }
         }
         "set_stats" => ActionOutput::from(ModuleResult::ok()),
+        "wait_for_connection" => wait_for_connection(play, task, frame, host, scope, conn, &args),
         other => ActionOutput::failed(format!("the action '{other}' is not supported")),
+    }
+}
+
+/// `wait_for_connection`: run a trivial command on the host until it answers (a
+/// failed attempt drops the connection, so the next opens a fresh one, as after a
+/// reboot). `delay`, `sleep`, `timeout`, `connect_timeout` in seconds; `elapsed` in
+/// the result. Skipped in check mode, as Ansible's action.
+fn wait_for_connection(
+    play: &PlayRun<'_>,
+    task: &Task,
+    frame: &Arc<Frame>,
+    host: &str,
+    scope: &Scope<'_>,
+    conn: &mut Option<Box<dyn Connection>>,
+    args: &Map,
+) -> ActionOutput {
+    use std::time::{Duration, Instant};
+    const KNOWN: &[&str] = &["connect_timeout", "delay", "sleep", "timeout"];
+    let mut secs = [5u64, 0, 1, 600];
+    for (name, v) in args {
+        let Some(i) = KNOWN.iter().position(|k| k == name) else {
+            return ActionOutput::failed(format!(
+                "Invalid options for wait_for_connection: {name}"
+            ));
+        };
+        match value::to_display_string(v).trim().parse::<u64>() {
+            Ok(n) => secs[i] = n,
+            Err(_) => {
+                return ActionOutput::failed(format!(
+                    "argument '{name}' is of type {} and we were unable to convert to int",
+                    value::python_repr(v)
+                ));
+            }
+        }
+    }
+    let [connect_timeout, delay, sleep, timeout] = secs.map(Duration::from_secs);
+    if play.r.opts.check {
+        let mut r = ModuleResult::ok();
+        r.skipped = true;
+        return r.into();
+    }
+    let start = Instant::now();
+    std::thread::sleep(delay);
+    loop {
+        let error = match play.host_connection(task, frame, host, scope, conn) {
+            Ok(c) => {
+                match play.task_settings(task, frame, scope) {
+                    Ok(settings) => c.set_task_settings(settings),
+                    Err(msg) => return ActionOutput::failed(msg),
+                }
+                let mut probe = crate::connection::ExecRequest::argv(vec!["true".into()]);
+                probe.timeout = Some(connect_timeout);
+                match c.exec(&probe) {
+                    Ok(out) if out.rc == 0 => {
+                        return ModuleResult::ok()
+                            .with("elapsed", start.elapsed().as_secs())
+                            .into();
+                    }
+                    Ok(out) => format!("rc={}: {}", out.rc, String::from_utf8_lossy(&out.stderr)),
+                    Err(e) => e.message,
+                }
+            }
+            Err(why) => why,
+        };
+        *conn = None;
+        if start.elapsed() + sleep >= timeout {
+            return ModuleResult::failed(format!(
+                "timed out waiting for ping module test: {error}"
+            ))
+            .with("elapsed", start.elapsed().as_secs())
+            .into();
+        }
+        std::thread::sleep(sleep);
     }
 }
 

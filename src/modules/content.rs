@@ -157,11 +157,16 @@ fn validate_content(
     Err(WriteError::Failed(Box::new(result)))
 }
 
-/// Copy the current content to `dest.PID.YYYY-MM-DD@HH:MM:SS~` with its attributes,
-/// as Ansible's `backup_local` names it.
-fn backup_file(conn: &mut dyn Connection, dest: &str, before: &[u8]) -> Result<String, String> {
+/// Where a backup of `dest` goes: `dest.PID.YYYY-MM-DD@HH:MM:SS~`, as Ansible's
+/// `backup_local` names it.
+pub fn backup_name(dest: &str) -> String {
     let stamp = Local::now().format("%Y-%m-%d@%H:%M:%S~");
-    let path = format!("{dest}.{}.{stamp}", std::process::id());
+    format!("{dest}.{}.{stamp}", std::process::id())
+}
+
+/// Copy the current content to [`backup_name`] with its attributes.
+fn backup_file(conn: &mut dyn Connection, dest: &str, before: &[u8]) -> Result<String, String> {
+    let path = backup_name(dest);
     let st = conn.stat(dest, true)?;
     let attrs = crate::connection::FileAttrs {
         mode: st.as_ref().map(|s| s.mode),

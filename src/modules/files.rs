@@ -137,6 +137,21 @@ impl AttrParams {
     }
 }
 
+impl AttrParams {
+    /// The attributes for a file put in place of `existing` (or created, when
+    /// `None`): those asked for, else those of the file it replaces, else 0644.
+    pub fn for_replacement(&self, existing: Option<&FileStat>) -> Result<FileAttrs, String> {
+        let base = existing.map_or(0o644, |st| st.mode);
+        let mut attrs = self.for_new_file(base)?;
+        attrs.mode.get_or_insert(base);
+        if let Some(st) = existing {
+            attrs.owner.get_or_insert_with(|| st.uid.to_string());
+            attrs.group.get_or_insert_with(|| st.gid.to_string());
+        }
+        Ok(attrs)
+    }
+}
+
 /// What [`apply_attrs`] changed, with Ansible's `diff` halves (`mode`, `owner`, `group`).
 #[derive(Clone, Debug, Default)]
 pub struct AttrChange {

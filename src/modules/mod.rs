@@ -5,12 +5,15 @@
 //! arguments (types, choices, defaults, aliases); then `run` acts on the host through
 //! the [`Connection`] and returns a [`ModuleResult`] shaped as Ansible's return values.
 
+pub mod accounts;
 pub mod args;
 pub mod content;
 pub mod edit;
 pub mod files;
+pub mod http;
 pub mod output;
 pub mod pyregex;
+pub mod remote;
 pub mod system;
 #[cfg(test)]
 pub mod testing;
@@ -19,16 +22,23 @@ pub mod apt;
 pub mod apt_key;
 pub mod apt_repository;
 pub mod assert;
+pub mod authorized_key;
 pub mod blockinfile;
 pub mod command;
 pub mod copy;
+pub mod cron;
 pub mod debug;
 pub mod dnf;
 pub mod fail;
 pub mod fetch;
 pub mod file;
 pub mod find;
+pub mod get_url;
+pub mod group;
+pub mod hostname;
 pub mod lineinfile;
+pub mod modprobe;
+pub mod mount;
 pub mod package;
 pub mod pause;
 pub mod ping;
@@ -40,10 +50,15 @@ pub mod service;
 pub mod shell;
 pub mod slurp;
 pub mod stat;
+pub mod sysctl;
 pub mod systemd;
 pub mod tempfile;
 pub mod template;
+pub mod timezone;
 pub mod unarchive;
+pub mod uri;
+pub mod user;
+pub mod wait_for;
 
 use crate::connection::Connection;
 use crate::value::{Map, Value};
@@ -78,6 +93,17 @@ impl ModuleResult {
         ModuleResult {
             failed: true,
             msg: Some(msg.into()),
+            ..ModuleResult::default()
+        }
+    }
+
+    /// What Ansible reports for a module that does not support check mode: skipped.
+    pub fn not_in_check_mode(module: &str) -> ModuleResult {
+        ModuleResult {
+            skipped: true,
+            msg: Some(format!(
+                "remote module ({module}) does not support check mode"
+            )),
             ..ModuleResult::default()
         }
     }
@@ -187,33 +213,45 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &apt_key::AptKey,
         &apt_repository::AptRepository,
         &assert::Assert,
+        &authorized_key::AuthorizedKey,
         &blockinfile::BlockInFile,
         &command::Command,
         &copy::Copy,
+        &cron::Cron,
         &debug::Debug,
         &dnf::Dnf::DNF,
+        &dnf::Dnf::YUM,
         &fail::Fail,
         &fetch::Fetch,
         &file::File,
         &find::Find,
+        &get_url::GetUrl,
+        &group::Group,
+        &hostname::Hostname,
         &lineinfile::LineInFile,
+        &modprobe::Modprobe,
+        &mount::Mount,
         &package::Package,
         &pause::Pause,
         &ping::Ping,
         &raw::Raw,
-        &rpm_key::RpmKey,
-        &service::Service,
         &replace::Replace,
+        &rpm_key::RpmKey,
         &script::Script,
+        &service::Service,
         &shell::Shell,
         &slurp::Slurp,
         &stat::Stat,
+        &sysctl::Sysctl,
         &systemd::Systemd("systemd"),
         &systemd::Systemd("systemd_service"),
-        &template::Template,
-        &dnf::Dnf::YUM,
         &tempfile::TempFile,
+        &template::Template,
+        &timezone::Timezone,
         &unarchive::Unarchive,
+        &uri::Uri,
+        &user::User,
+        &wait_for::WaitFor,
     ]
 }
 
@@ -223,8 +261,21 @@ pub fn lookup(name: &str) -> Option<&'static dyn Module> {
     registry().iter().copied().find(|m| m.name() == short)
 }
 
-/// `ansible.builtin.copy` → `copy`; names of other collections stay as they are.
+/// Modules of other collections that srplay implements natively, by their FQCN.
+const COLLECTION_MODULES: &[&str] = &[
+    "ansible.posix.authorized_key",
+    "ansible.posix.mount",
+    "ansible.posix.sysctl",
+    "community.general.modprobe",
+    "community.general.timezone",
+];
+
+/// `ansible.builtin.copy` → `copy`, `ansible.posix.sysctl` → `sysctl`; names of
+/// other collections stay as they are.
 pub fn short_name(name: &str) -> &str {
+    if COLLECTION_MODULES.contains(&name) {
+        return name.rsplit('.').next().unwrap_or(name);
+    }
     name.strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name)

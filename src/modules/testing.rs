@@ -182,6 +182,8 @@ struct Rule {
     output: ExecOutput,
     /// Answer once, then fall through to later rules (a state that changes).
     once: bool,
+    /// Files the command leaves on the host (a download, a dump).
+    writes: Vec<(String, Vec<u8>)>,
 }
 
 impl FakeConnection {
@@ -201,9 +203,25 @@ impl FakeConnection {
         self
     }
 
+    /// The last rule added also writes `content` to `path` when it answers.
+    pub fn writing(mut self, path: &str, content: &str) -> FakeConnection {
+        let rule = self
+            .rules
+            .last_mut()
+            .expect("writing() follows on() or once()");
+        rule.writes
+            .push((path.to_string(), content.as_bytes().to_vec()));
+        self
+    }
+
     pub fn file(mut self, path: &str, content: &str) -> FakeConnection {
         self.files
             .insert(path.to_string(), (content.as_bytes().to_vec(), 0o644));
+        self
+    }
+
+    pub fn dir(mut self, path: &str) -> FakeConnection {
+        self.dirs.push(path.to_string());
         self
     }
 
@@ -218,10 +236,12 @@ impl FakeConnection {
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        let prefix = format!("{}/", path.trim_end_matches('/'));
-        path == "/"
-            || self.dirs.iter().any(|d| d == path)
-            || self.files.keys().any(|f| f.starts_with(&prefix))
+        if path == "/" {
+            return true;
+        }
+        let path = path.trim_end_matches('/');
+        let prefix = format!("{path}/");
+        self.dirs.iter().any(|d| d == path) || self.files.keys().any(|f| f.starts_with(&prefix))
     }
 }
 
@@ -235,6 +255,7 @@ impl Rule {
                 stderr: Vec::new(),
             },
             once,
+            writes: Vec::new(),
         }
     }
 }
@@ -275,6 +296,9 @@ impl Connection for FakeConnection {
             return Ok(ExecOutput::default());
         };
         let output = self.rules[i].output.clone();
+        for (path, data) in self.rules[i].writes.clone() {
+            self.files.insert(path, (data, 0o644));
+        }
         if self.rules[i].once {
             self.rules.remove(i);
         }

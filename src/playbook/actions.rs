@@ -16,6 +16,7 @@ pub const ENGINE_ACTIONS: &[&str] = &[
     "set_stats",
     "setup",
     "gather_facts",
+    "wait_for_connection",
 ];
 
 /// Actions that take a free-form argument (`include_tasks: file.yml`).
