@@ -172,6 +172,17 @@ impl<'r> PlayRun<'r> {
             last_banner: Mutex::new(0),
         };
         run.prepare_hosts(&hosts)?;
+        // `hostvars` has every inventory host, also those the play or `--limit` leaves
+        // out: their inventory variables, loaded once.
+        let others: Vec<String> = {
+            let known = r.hosts.lock().unwrap_or_else(|e| e.into_inner());
+            let inv = r.inventory.read().unwrap_or_else(|e| e.into_inner());
+            inv.host_names()
+                .into_iter()
+                .filter(|h| !known.contains_key(h))
+                .collect()
+        };
+        run.prepare_hosts(&others)?;
         let run = run.with_vars_files()?;
         run.collect_handlers(&play.handlers, &run.root.clone());
         for batch in run.batches(&hosts)? {

@@ -36,19 +36,19 @@ pub struct Prepared {
 /// `hostvars`, flattened on first use by a template.
 struct HostVarsSnapshot {
     stacks: Vec<(String, VarStack)>,
-    value: std::sync::OnceLock<Value>,
+    value: std::sync::OnceLock<Arc<Value>>,
 }
 
 impl HostVarsProvider for HostVarsSnapshot {
-    fn hostvars(&self) -> Value {
+    fn hostvars(&self) -> Arc<Value> {
         self.value
             .get_or_init(|| {
-                Value::Object(
+                Arc::new(Value::Object(
                     self.stacks
                         .iter()
                         .map(|(h, s)| (h.clone(), Value::Object(s.flatten())))
                         .collect(),
-                )
+                ))
             })
             .clone()
     }

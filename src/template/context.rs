@@ -127,13 +127,15 @@ impl RenderCtx {
         lock(&self.scope).map_or_else(Vec::new, |s| s.search_paths.to_vec())
     }
 
-    /// The raw value of a variable, before templating.
-    pub fn raw_var(&self, name: &str) -> Option<Value> {
+    /// The raw value of a variable, before templating: shared rather than copied
+    /// where the source keeps it shared (`hostvars`, one big dict every host's
+    /// templates read).
+    fn raw_var_shared(&self, name: &str) -> Option<Arc<Value>> {
         if let Some(v) = self.overlay.get(name) {
-            return Some(v.clone());
+            return Some(Arc::new(v.clone()));
         }
         let scope = (*lock(&self.scope))?;
-        scope.vars.get(name)
+        scope.vars.get_shared(name)
     }
 
     /// Every variable name visible.
@@ -165,7 +167,7 @@ impl RenderCtx {
         if lock(&self.state).failures.iter().any(|(n, _)| n == name) {
             return None;
         }
-        let Some(raw) = self.raw_var(name) else {
+        let Some(raw) = self.raw_var_shared(name) else {
             if name == "vars" {
                 return Some(self.root());
             }
@@ -181,7 +183,7 @@ impl RenderCtx {
             }
             st.in_progress.push(name.to_string());
         }
-        let result = self.wrap(raw, name);
+        let result = self.wrap(Node::root(raw), name);
         lock(&self.state).in_progress.retain(|n| n != name);
         match result {
             Ok(v) => {
@@ -221,21 +223,21 @@ impl RenderCtx {
     }
 
     /// Converts a raw value into a template value: strings with template syntax are
-    /// rendered now, containers wrapped lazily.
-    pub fn wrap(self: &Arc<Self>, raw: Value, root: &str) -> Result<MjValue, TemplateError> {
-        Ok(match raw {
-            Value::String(s) if super::Templar::is_template(&s) => self.render_nested(&s)?,
-            Value::Array(items) => MjValue::from_object(LazyList {
+    /// rendered now, containers wrapped lazily (sharing the value, not copying it).
+    fn wrap(self: &Arc<Self>, node: Node, root: &str) -> Result<MjValue, TemplateError> {
+        Ok(match node.get() {
+            Value::String(s) if super::Templar::is_template(s) => self.render_nested(s)?,
+            Value::Array(_) => MjValue::from_object(LazyList {
                 ctx: self.clone(),
                 root: root.to_string(),
-                items,
+                node,
             }),
-            Value::Object(map) => MjValue::from_object(LazyMap {
+            Value::Object(_) => MjValue::from_object(LazyMap {
                 ctx: self.clone(),
                 root: root.to_string(),
-                map,
+                node,
             }),
-            other => super::convert::to_jinja(&other),
+            other => super::convert::to_jinja(other),
         })
     }
 
@@ -253,8 +255,8 @@ impl RenderCtx {
         result
     }
 
-    fn wrap_child(self: &Arc<Self>, raw: &Value, root: &str) -> Option<MjValue> {
-        match self.wrap(raw.clone(), root) {
+    fn wrap_child(self: &Arc<Self>, node: Node, root: &str) -> Option<MjValue> {
+        match self.wrap(node, root) {
             Ok(v) => Some(v),
             Err(e) => {
                 self.record_failure(root, e);
@@ -296,31 +298,87 @@ impl Object for VarsObject {
     }
 }
 
+/// A place inside a variable's value: the shared value and the path to the place.
+/// Children of a lazily wrapped dict or list are reached by extending the path, so
+/// a big value (`hostvars`) is never copied to be read.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    root: Arc<Value>,
+    path: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+impl Node {
+    fn root(value: Arc<Value>) -> Node {
+        Node {
+            root: value,
+            path: Vec::new(),
+        }
+    }
+
+    /// The value at this place (the path was checked when it was made).
+    fn get(&self) -> &Value {
+        let mut v: &Value = &self.root;
+        for step in &self.path {
+            v = match (step, v) {
+                (Step::Key(k), Value::Object(m)) => m.get(k).unwrap_or(&Value::Null),
+                (Step::Index(i), Value::Array(a)) => a.get(*i).unwrap_or(&Value::Null),
+                _ => &Value::Null,
+            };
+        }
+        v
+    }
+
+    fn child(&self, step: Step) -> Node {
+        let mut path = self.path.clone();
+        path.push(step);
+        Node {
+            root: self.root.clone(),
+            path,
+        }
+    }
+}
+
 /// A dict variable (or a dict inside one) whose entries render on access.
 #[derive(Debug)]
 pub(crate) struct LazyMap {
     ctx: Arc<RenderCtx>,
     root: String,
-    map: crate::value::Map,
+    node: Node,
+}
+
+impl LazyMap {
+    fn map(&self) -> Option<&crate::value::Map> {
+        self.node.get().as_object()
+    }
 }
 
 impl Object for LazyMap {
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
-        let raw = match key.as_str() {
-            Some(k) => self.map.get(k)?,
+        let map = self.map()?;
+        let key = match key.as_str() {
+            Some(k) => k.to_string(),
             // Python dicts loaded from YAML may have int keys, stored as strings here.
-            None if key.is_integer() => self.map.get(&key.to_string())?,
+            None if key.is_integer() => key.to_string(),
             None => return None,
         };
-        self.ctx.wrap_child(raw, &self.root)
+        map.get(&key)?;
+        self.ctx
+            .wrap_child(self.node.child(Step::Key(key)), &self.root)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.map.keys().map(|k| MjValue::from(k.as_str())).collect())
+        let keys = self.map().into_iter().flat_map(|m| m.keys());
+        Enumerator::Values(keys.map(|k| MjValue::from(k.as_str())).collect())
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(self.map.len())
+        self.map().map(|m| m.len())
     }
 }
 
@@ -329,7 +387,13 @@ impl Object for LazyMap {
 pub(crate) struct LazyList {
     ctx: Arc<RenderCtx>,
     root: String,
-    items: Vec<Value>,
+    node: Node,
+}
+
+impl LazyList {
+    fn len(&self) -> usize {
+        self.node.get().as_array().map_or(0, |a| a.len())
+    }
 }
 
 impl Object for LazyList {
@@ -339,19 +403,24 @@ impl Object for LazyList {
 
     fn get_value(self: &Arc<Self>, key: &MjValue) -> Option<MjValue> {
         let idx = key.as_i64()?;
+        let len = self.len();
         let idx = if idx < 0 {
-            self.items.len().checked_sub(idx.unsigned_abs() as usize)?
+            len.checked_sub(idx.unsigned_abs() as usize)?
         } else {
             idx as usize
         };
-        self.ctx.wrap_child(self.items.get(idx)?, &self.root)
+        if idx >= len {
+            return None;
+        }
+        self.ctx
+            .wrap_child(self.node.child(Step::Index(idx)), &self.root)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Seq(self.items.len())
+        Enumerator::Seq(self.len())
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(self.items.len())
+        Some(self.len())
     }
 }

@@ -40,6 +40,11 @@ pub const OMIT_PLACEHOLDER: &str = "__omit_place_holder__srplay";
 pub trait VarSource: Send + Sync {
     /// The raw (not yet templated) value of a variable.
     fn get(&self, name: &str) -> Option<Value>;
+    /// The same, shared: a source that keeps a big value behind an `Arc` (`hostvars`)
+    /// hands it out without copying it.
+    fn get_shared(&self, name: &str) -> Option<std::sync::Arc<Value>> {
+        self.get(name).map(std::sync::Arc::new)
+    }
     /// Every variable name visible (for the `vars` lookup and `varnames`).
     fn names(&self) -> Vec<String>;
 }

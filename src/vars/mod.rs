@@ -16,7 +16,8 @@ use crate::value::{Map, Value};
 /// Builds the `hostvars` value when a template asks for it (it is large, so it is
 /// only built on demand).
 pub trait HostVarsProvider: Send + Sync {
-    fn hostvars(&self) -> Value;
+    /// Every host's variables, by host name; built once and shared.
+    fn hostvars(&self) -> Arc<Value>;
 }
 
 /// A stack of variable layers, lowest precedence first.
@@ -74,9 +75,18 @@ impl VarSource for VarStack {
             }
         }
         match name {
-            "hostvars" => self.hostvars.as_ref().map(|p| p.hostvars()),
+            "hostvars" => self.hostvars.as_ref().map(|p| (*p.hostvars()).clone()),
             "vars" => Some(Value::Object(self.flatten())),
             _ => None,
+        }
+    }
+
+    fn get_shared(&self, name: &str) -> Option<Arc<Value>> {
+        match (name, &self.hostvars) {
+            ("hostvars", Some(p)) if !self.layers.iter().any(|l| l.contains_key(name)) => {
+                Some(p.hostvars())
+            }
+            _ => self.get(name).map(Arc::new),
         }
     }
 
