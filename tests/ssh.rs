@@ -803,3 +803,113 @@ fn serial_batches_and_max_fail_percentage_match_ansible() {
     let srplay = scratch.run(Tool::Srplay, &inventory, &srplay_out, &[], &[]);
     assert_same_run(&ansible, &srplay);
 }
+
+/// The modules a cluster installer uses, over SSH on two hosts, run twice: the first run
+/// changes things, the second must report `changed=0` everywhere (srplay alone: several
+/// of these are `ansible.posix` modules, which ansible-core does not ship).
+#[test]
+fn every_module_converges_on_a_second_run() {
+    let Some(rig) = Rig::start_or_skip(2) else {
+        return;
+    };
+    let playbook = r#"
+- hosts: all
+  gather_facts: true
+  vars:
+    d: "{{ out }}/{{ inventory_hostname }}"
+  tasks:
+    - file: {path: "{{ d }}/etc", state: directory, mode: "0755"}
+    - file: {path: "{{ d }}/touched", state: touch, modification_time: preserve, access_time: preserve}
+    - file: {path: "{{ d }}/link", src: "{{ d }}/touched", state: link}
+    - copy: {content: "a=1\n", dest: "{{ d }}/etc/app.conf", mode: "0640", force: false}
+    - copy: {src: tree/, dest: "{{ d }}/tree/"}
+    - template: {src: app.j2, dest: "{{ d }}/etc/app.ini", force: false}
+    - copy: {content: "welcome\n", dest: "{{ d }}/etc/motd", mode: "0644"}
+    - template: {src: app.j2, dest: "{{ d }}/etc/rendered.ini", mode: "0600"}
+    - lineinfile: {path: "{{ d }}/etc/app.conf", line: "b=2"}
+    - lineinfile: {path: "{{ d }}/etc/app.conf", regexp: "^a=", line: "a=3"}
+    - blockinfile: {path: "{{ d }}/etc/app.conf", block: "c=4\nd=5"}
+    - replace: {path: "{{ d }}/etc/app.ini", regexp: "^mode=.*$", replace: "mode=cluster"}
+    - stat: {path: "{{ d }}/etc/app.conf"}
+      register: st
+    - assert: {that: ["st.stat.exists", "st.stat.mode == '0640'"]}
+    - slurp: {src: "{{ d }}/etc/app.conf"}
+      register: slurped
+    - fetch: {src: "{{ d }}/etc/app.conf", dest: "{{ out }}/fetched"}
+    - find: {paths: "{{ d }}/tree", patterns: "*.txt", recurse: true}
+      register: found
+    - assert: {that: ["found.matched == 2"]}
+    - file: {path: "{{ d }}/unpacked", state: directory}
+    - unarchive: {src: bundle.tar.gz, dest: "{{ d }}/unpacked"}
+    - script: {cmd: "setup.sh {{ d }}/scripted", creates: "{{ d }}/scripted"}
+    - command: {cmd: "touch {{ d }}/commanded", creates: "{{ d }}/commanded"}
+    - shell: {cmd: "echo done > {{ d }}/shelled", creates: "{{ d }}/shelled"}
+    - get_url: {url: "file://{{ d }}/etc/app.conf", dest: "{{ d }}/downloaded.conf", mode: "0600"}
+    - wait_for: {path: "{{ d }}/downloaded.conf", timeout: 5}
+    - sysctl: {name: net.ipv4.ip_forward, value: "1", sysctl_file: "{{ d }}/sysctl.conf", reload: false}
+    - authorized_key: {user: root, key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test", path: "{{ d }}/authorized_keys", manage_dir: false}
+    - cron: {name: backup, minute: "5", job: "/bin/true", cron_file: "{{ d }}/cron", user: root}
+    - set_fact: {conf_size: "{{ st.stat.size }}"}
+    - debug: {msg: "{{ conf_size }} bytes, {{ slurped.content | b64decode | length }} read"}
+"#;
+    let scratch = Scratch::new(
+        playbook,
+        &[
+            (
+                "templates/app.j2",
+                "host={{ inventory_hostname }}\nmode=single\nos={{ ansible_os_family }}\n",
+            ),
+            ("files/tree/a.txt", "a\n"),
+            ("files/tree/sub/b.txt", "b\n"),
+            ("files/setup.sh", "#!/bin/sh\necho scripted > \"$1\"\n"),
+        ],
+    );
+    // A tarball for unarchive, made here with the machine's tar.
+    let src = scratch.path().join("bundle");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("inside.txt"), "inside\n").unwrap();
+    let tar = Command::new("tar")
+        .current_dir(scratch.path())
+        .args(["czf", "files/bundle.tar.gz", "bundle"])
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let out = scratch.out("out");
+    let inventory = rig.inventory_path();
+    let first = scratch.run(Tool::Srplay, &inventory, &out, &[], &[]);
+    assert_eq!(first.rc, 0, "first run:\n{}", first.dump());
+    let second = scratch.run(Tool::Srplay, &inventory, &out, &[], &[]);
+    assert_eq!(second.rc, 0, "second run:\n{}", second.dump());
+    for host in rig.host_names() {
+        assert!(
+            first.count(&host, "changed").unwrap_or(0) > 10,
+            "{}",
+            first.dump()
+        );
+        assert_eq!(
+            second.count(&host, "changed"),
+            Some(0),
+            "{host} changed on the second run:\n{}",
+            second.dump()
+        );
+        let d = out.join(&host);
+        assert_eq!(
+            std::fs::read_to_string(d.join("unpacked/bundle/inside.txt")).unwrap(),
+            "inside\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join("scripted")).unwrap(),
+            "scripted\n"
+        );
+        let conf = std::fs::read_to_string(d.join("etc/app.conf")).unwrap();
+        assert!(
+            conf.contains("a=3\nb=2\n") && conf.contains("c=4\nd=5\n"),
+            "{conf}"
+        );
+        let ini = std::fs::read_to_string(d.join("etc/app.ini")).unwrap();
+        assert!(
+            ini.contains("mode=cluster") && ini.contains("os=Debian"),
+            "{ini}"
+        );
+    }
+}
