@@ -71,7 +71,7 @@ impl Connection for LocalConnection {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if req.timeout.is_some() {
+        if req.timeout.or(self.task.timeout).is_some() {
             // Its own process group, so that a timeout kills the whole pipeline. (Only
             // then: otherwise the command stays in the terminal's group and gets its ^C.)
             cmd.process_group(0);
@@ -109,7 +109,7 @@ impl Connection for LocalConnection {
         if let Some(stdin) = &req.stdin {
             input.extend_from_slice(stdin);
         }
-        run_child(child, input, req.timeout)
+        run_child(child, input, req.timeout.or(self.task.timeout))
     }
 
     fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
@@ -669,12 +669,12 @@ mod tests {
         let p = path_in(&dir, "by-nobody");
         let mut c = conn();
         c.set_task_settings(TaskSettings {
-            env: Vec::new(),
             become_: Some(Become {
                 method: "sudo".into(),
                 user: "nobody".into(),
                 ..Become::default()
             }),
+            ..TaskSettings::default()
         });
         c.write_file(&p, b"x", &FileAttrs::default()).unwrap();
         assert_eq!(c.stat(&p, false).unwrap().unwrap().owner, "nobody");

@@ -169,6 +169,9 @@ pub type ConnResult<T> = Result<T, ConnError>;
 pub struct TaskSettings {
     pub env: Vec<(String, String)>,
     pub become_: Option<Become>,
+    /// A time limit for each command of the task (`timeout:`, `async:`), unless the
+    /// request sets its own.
+    pub timeout: Option<Duration>,
 }
 
 /// The operations a module may perform on its host. Paths are the host's paths.

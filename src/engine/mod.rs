@@ -3,6 +3,7 @@
 //! applied and reported in inventory order (a per-task barrier: Ansible's `linear`).
 
 mod actions;
+mod async_job;
 mod frame;
 mod host;
 mod loops;

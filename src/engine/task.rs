@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::SharedConnection;
 use super::actions::{self, ActionOutput};
+use super::async_job;
 use super::frame::Frame;
 use super::host;
 use super::loops;
@@ -703,6 +704,19 @@ impl PlayRun<'_> {
                 task.action
             ));
         };
+        // Where async jobs keep their files (`ansible_async_dir`), for the jobs a task
+        // starts and for `async_status`, as Ansible's action plugins pass it.
+        let async_dir = scope
+            .vars
+            .get("ansible_async_dir")
+            .and_then(|v| self.r.templar.render_value(&v, &scope).ok())
+            .map(|v| value::to_display_string(&v));
+        let mut args = args;
+        if modules::short_name(&task.action) == "async_status"
+            && let Some(dir) = &async_dir
+        {
+            args.insert("_async_dir".into(), Value::String(dir.clone()));
+        }
         let args = match module.spec().validate(&task.action, &args) {
             Ok(a) => a,
             Err(msg) => return ActionOutput::failed(msg),
@@ -757,7 +771,19 @@ impl PlayRun<'_> {
             host,
             verbosity: self.r.opts.verbosity,
         };
-        let outcome = module.run(&args, &mut ctx);
+        let outcome = match self.async_poll(task, &scope) {
+            // Fire and forget: the job runs on; `async_status` checks it later.
+            Some(poll) if poll <= 0.0 => {
+                async_job::start(module, &args, &mut ctx, async_dir.as_deref())
+            }
+            // Polled: the task runs in the foreground under its `async:` limit.
+            Some(_) => module.run(&args, &mut ctx).map(|r| {
+                r.with("ansible_job_id", async_job::new_job_id())
+                    .with("started", true)
+                    .with("finished", true)
+            }),
+            None => module.run(&args, &mut ctx),
+        };
         if let Some(why) = ctx.conn.unreachable() {
             return ActionOutput::unreachable(why.to_string());
         }
@@ -765,6 +791,17 @@ impl PlayRun<'_> {
             Ok(r) => ActionOutput::from(r),
             Err(msg) => ActionOutput::failed(msg),
         }
+    }
+
+    /// `poll:` seconds (Ansible's default 15) when the task has `async:` seconds.
+    fn async_poll(&self, task: &Task, scope: &Scope<'_>) -> Option<f64> {
+        let seconds = |v: &Option<Value>| {
+            v.as_ref()
+                .and_then(|v| self.r.templar.render_value(v, scope).ok())
+                .and_then(|v| value::to_display_string(&v).trim().parse::<f64>().ok())
+        };
+        seconds(&task.async_).filter(|a| *a > 0.0)?;
+        Some(seconds(&task.poll).unwrap_or(15.0))
     }
 
     /// The host's own connection, opened on first use from its connection variables
@@ -908,7 +945,25 @@ impl PlayRun<'_> {
                 .map(|v| value::to_display_string(&v))
                 .or_else(|| self.r.opts.become_password.clone()),
         });
-        Ok(TaskSettings { env, become_ })
+        // `timeout:` bounds each command of the task; `async:` bounds the task too.
+        let seconds = |v: Option<Value>| {
+            v.and_then(|v| value::to_display_string(&v).trim().parse::<f64>().ok())
+                .filter(|s| *s > 0.0)
+        };
+        let timeout = seconds(kw(|k| &k.timeout))
+            .or_else(|| {
+                seconds(
+                    task.async_
+                        .as_ref()
+                        .and_then(|v| self.r.templar.render_value(v, scope).ok()),
+                )
+            })
+            .map(std::time::Duration::from_secs_f64);
+        Ok(TaskSettings {
+            env,
+            become_,
+            timeout,
+        })
     }
 
     /// Report an outcome and apply it to the host and the play.

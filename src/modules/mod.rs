@@ -22,6 +22,7 @@ pub mod apt;
 pub mod apt_key;
 pub mod apt_repository;
 pub mod assert;
+pub mod async_status;
 pub mod authorized_key;
 pub mod blockinfile;
 pub mod command;
@@ -213,6 +214,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &apt_key::AptKey,
         &apt_repository::AptRepository,
         &assert::Assert,
+        &async_status::AsyncStatus,
         &authorized_key::AuthorizedKey,
         &blockinfile::BlockInFile,
         &command::Command,

@@ -101,6 +101,10 @@ pub struct Task {
     pub until: Vec<Value>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,
+    /// `async:` seconds (run in the background, at most this long) and `poll:` seconds
+    /// between checks (0: fire and forget, checked later with `async_status`).
+    pub async_: Option<Value>,
+    pub poll: Option<Value>,
     pub notify: Vec<String>,
     /// Handlers only: topics this handler also answers to.
     pub listen: Vec<String>,

@@ -1088,6 +1088,8 @@ pub fn parse_task_node(node: &Node, file: &Arc<PathBuf>) -> Result<Task> {
         until: Vec::new(),
         retries: None,
         delay: None,
+        async_: None,
+        poll: None,
         notify: Vec::new(),
         listen: Vec::new(),
         span: node.span.clone(),
@@ -1120,6 +1122,8 @@ pub fn parse_task_node(node: &Node, file: &Arc<PathBuf>) -> Result<Task> {
             "failed_when" => task.failed_when = as_list(value),
             "until" => task.until = as_list(value),
             "retries" => task.retries = Some(value),
+            "async" => task.async_ = Some(value),
+            "poll" => task.poll = Some(value),
             "delay" => task.delay = Some(value),
             "notify" => task.notify = tag_list_plain(&value),
             "listen" => task.listen = tag_list_plain(&value),
@@ -1134,8 +1138,7 @@ pub fn parse_task_node(node: &Node, file: &Arc<PathBuf>) -> Result<Task> {
                 }
                 _ => return Err(Error::parse("'args' must be a mapping").at(v.span.clone())),
             },
-            "async" | "poll" | "collections" | "module_defaults" | "debugger" | "port"
-            | "become_exe" => {}
+            "collections" | "module_defaults" | "debugger" | "port" | "become_exe" => {}
             "action" | "local_action" => {
                 if action.is_some() {
                     return Err(Error::parse("conflicting action statements").at(k.span.clone()));

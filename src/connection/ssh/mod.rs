@@ -243,7 +243,8 @@ impl Connection for SshConnection {
     fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
         let script = self.command_script(req)?;
         let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
-        self.step(&script, req.stdin.as_deref(), become_.as_ref(), req.timeout)
+        let timeout = req.timeout.or(self.task.timeout);
+        self.step(&script, req.stdin.as_deref(), become_.as_ref(), timeout)
     }
 
     fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
