@@ -9,6 +9,8 @@
 
 #[path = "compat/output.rs"]
 mod output;
+#[path = "support/rig.rs"]
+mod rig;
 
 mod support;
 
@@ -127,6 +129,8 @@ enum Tool {
 
 struct Tools {
     ansible_venv: PathBuf,
+    /// The inventory a case without its own gets (default: `compat/default-inventory`).
+    inventory: Option<String>,
 }
 
 impl Tools {
@@ -156,9 +160,14 @@ impl Tools {
         let (work, out, home) = (root.join("case"), root.join("out"), root.join("home"));
         support::copy_dir(&case.dir, &work);
         if !work.join("inventory").exists() {
-            let default =
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/default-inventory");
-            std::fs::copy(default, work.join("inventory")).unwrap();
+            match &self.inventory {
+                Some(text) => std::fs::write(work.join("inventory"), text).unwrap(),
+                None => {
+                    let default = Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("tests/compat/default-inventory");
+                    std::fs::copy(default, work.join("inventory")).unwrap();
+                }
+            }
         }
         for dir in [&out, &home] {
             std::fs::create_dir_all(dir).unwrap();
@@ -411,7 +420,70 @@ fn selected_cases() -> Vec<Case> {
 
 #[test]
 fn compat() {
-    let Some(ansible_venv) = find_ansible() else {
+    let Some(ansible_venv) = ansible_or_skip() else {
+        return;
+    };
+    let tools = Tools {
+        ansible_venv,
+        inventory: None,
+    };
+    let cases = selected_cases();
+    assert!(!cases.is_empty(), "no case matches SRPLAY_COMPAT_CASE");
+    run_cases(&tools, &cases, "compat");
+}
+
+/// The module cases again, with `h1` and `h2` reached over SSH (rig hosts, on this
+/// machine, so `{{ out }}` is the same directory): the same results as Ansible's
+/// over its ssh connection.
+const SSH_CASES: &[&str] = &[
+    "52-", "53-", "71-", "100-", "101-", "102-", "103-", "104-", "105-", "106-", "107-", "108-",
+    "130-", "132-", "134-",
+];
+
+#[test]
+fn compat_over_ssh() {
+    let Some(ansible_venv) = ansible_or_skip() else {
+        return;
+    };
+    let Some(rig) = rig::Rig::start_or_skip(2) else {
+        return;
+    };
+    let cases: Vec<Case> = selected_cases()
+        .into_iter()
+        .filter(|c| SSH_CASES.iter().any(|p| c.name.starts_with(p)))
+        .filter(|c| !c.dir.join("inventory").exists())
+        .collect();
+    if cases.is_empty() {
+        return;
+    }
+    let (a, k, kh) = (
+        rig.addresses(),
+        rig.key_path().display().to_string(),
+        rig.known_hosts_path().display().to_string(),
+    );
+    let ssh = |host: usize| {
+        format!(
+            "ansible_host={} ansible_user=root ansible_ssh_private_key_file={k} \
+             ansible_ssh_common_args='-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes'",
+            a[host]
+        )
+    };
+    let inventory = format!(
+        "localhost ansible_connection=local\n[web]\nh1 {} color=red http_port=8001\n\
+         h2 {} color=blue http_port=8002\n[web:vars]\ntier=frontend\n",
+        ssh(0),
+        ssh(1)
+    );
+    let tools = Tools {
+        ansible_venv,
+        inventory: Some(inventory),
+    };
+    run_cases(&tools, &cases, "compat over ssh");
+}
+
+fn ansible_or_skip() -> Option<PathBuf> {
+    let venv = find_ansible();
+    if venv.is_none() {
         let note = "compat: ansible-playbook not found (set SRPLAY_ANSIBLE_VENV to a venv with \
                     ansible-core 2.19, or run .ci/run): suite skipped";
         assert!(
@@ -419,12 +491,12 @@ fn compat() {
             "{note}, but CI=true"
         );
         eprintln!("{note}");
-        return;
-    };
-    let tools = Tools { ansible_venv };
-    let cases = selected_cases();
-    assert!(!cases.is_empty(), "no case matches SRPLAY_COMPAT_CASE");
+    }
+    venv
+}
 
+/// Run the cases with both tools and fail with every difference found.
+fn run_cases(tools: &Tools, cases: &[Case], label: &str) {
     // Cases run on a few worker threads; each worker runs ansible then srplay for one
     // case at a time. Ansible dominates, and it is mostly CPU: one worker per core.
     let workers = std::thread::available_parallelism()
@@ -448,7 +520,7 @@ fn compat() {
                     let verdict = if problems.is_empty() { "ok" } else { "FAILED" };
                     let srplay: Duration = got.iter().map(|r| r.elapsed).sum();
                     eprintln!(
-                        "compat {:<32} ansible {:>5.1}s  srplay {:>5.2}s  {verdict}",
+                        "{label} {:<32} ansible {:>5.1}s  srplay {:>5.2}s  {verdict}",
                         case.name,
                         spent.as_secs_f64(),
                         srplay.as_secs_f64()
@@ -463,7 +535,7 @@ fn compat() {
     let mut failures = failures.into_inner().unwrap();
     failures.sort();
     eprintln!(
-        "compat: {} cases, {} failed, ansible time {:.1}s",
+        "{label}: {} cases, {} failed, ansible time {:.1}s",
         cases.len(),
         failures.len(),
         ansible_time.into_inner().unwrap().as_secs_f64()
@@ -475,7 +547,7 @@ fn compat() {
         }
         let names: Vec<_> = failures.iter().map(|(n, _)| n.as_str()).collect();
         panic!(
-            "{report}\n{} of {} compat cases failed: {}",
+            "{report}\n{} of {} {label} cases failed: {}",
             failures.len(),
             cases.len(),
             names.join(" ")
