@@ -8,7 +8,9 @@
 
 use base64::Engine as _;
 
-use super::{ConnError, ConnResult, ExecOutput, FileAttrs, FileKind, FileStat};
+use super::{
+    Command, ConnError, ConnResult, ExecOutput, ExecRequest, FileAttrs, FileKind, FileStat,
+};
 
 /// Something that runs a shell script on the host (as the user the task acts as).
 pub trait ShellRunner {
@@ -20,6 +22,40 @@ pub fn quote(word: &str) -> ConnResult<String> {
     shlex::try_quote(word)
         .map(|q| q.into_owned())
         .map_err(|e| ConnError::new(format!("cannot quote {word:?} for the shell: {e}")))
+}
+
+/// The script that runs a command request: `export` of `env` and the request's own
+/// variables, `cd` to its directory, then `exec` of the command (argv quoted word by
+/// word, or `executable -c cmd`).
+pub fn command_script(env: &[(String, String)], req: &ExecRequest) -> ConnResult<String> {
+    let mut script = String::new();
+    for (name, value) in env.iter().chain(req.env.iter()) {
+        if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
+            return Err(ConnError::new(format!(
+                "invalid environment variable name {name:?}"
+            )));
+        }
+        script.push_str(&format!("export {name}={}\n", quote(value)?));
+    }
+    if let Some(dir) = &req.chdir {
+        script.push_str(&format!("cd -- {} || exit 1\n", quote(dir)?));
+    }
+    let line = match &req.command {
+        Command::Argv(argv) if argv.is_empty() => return Err(ConnError::new("empty command")),
+        Command::Argv(argv) => argv
+            .iter()
+            .map(|a| quote(a))
+            .collect::<ConnResult<Vec<_>>>()?
+            .join(" "),
+        Command::Shell { cmd, executable } => format!(
+            "{} -c {}",
+            quote(executable.as_deref().unwrap_or("/bin/sh"))?,
+            quote(cmd)?
+        ),
+    };
+    script.push_str("exec ");
+    script.push_str(&line);
+    Ok(script)
 }
 
 /// Data given to a script as a here-document, decoded by `base64 -d`: binary-safe,

@@ -11,10 +11,9 @@
 //! limit (see `task_settings`), which is what the user observes in Ansible too.
 
 use super::result::module_result_map;
-use crate::connection::shell_ops::quote;
+use crate::connection::shell_ops::{command_script, quote};
 use crate::connection::{
-    Command, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileStat,
-    TaskSettings,
+    ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileStat, TaskSettings,
 };
 use crate::modules::async_status::job_dir;
 use crate::modules::{Args, Module, ModuleContext, ModuleResult};
@@ -90,28 +89,10 @@ struct Detaching<'a> {
 }
 
 impl Detaching<'_> {
-    /// `( cd DIR && export ... && exec CMD ) >OUT 2>ERR <IN; echo $? >RC`, detached.
+    /// `( export ...; cd DIR; exec CMD ) >OUT 2>ERR <IN; echo $? >RC`, detached.
     fn launch(&mut self, req: &ExecRequest) -> ConnResult<()> {
         let b = &self.base;
-        let mut inner = String::new();
-        for (k, v) in &req.env {
-            inner.push_str(&format!("export {k}={} && ", quote(v)?));
-        }
-        if let Some(dir) = &req.chdir {
-            inner.push_str(&format!("cd -- {} && ", quote(dir)?));
-        }
-        let cmd = match &req.command {
-            Command::Argv(argv) => argv
-                .iter()
-                .map(|a| quote(a))
-                .collect::<ConnResult<Vec<_>>>()?
-                .join(" "),
-            Command::Shell { cmd, executable } => format!(
-                "{} -c {}",
-                quote(executable.as_deref().unwrap_or("/bin/sh"))?,
-                quote(cmd)?
-            ),
-        };
+        let script = command_script(&[], req)?;
         let input = match &req.stdin {
             Some(data) => {
                 let path = format!("{b}.in");
@@ -131,7 +112,7 @@ impl Detaching<'_> {
             quote(&input)?,
         );
         let job = format!(
-            "( {inner}exec {cmd} ) >{out} 2>{err} <{input}; echo $? >{rc}.tmp && mv -f {rc}.tmp {rc}"
+            "(\n{script}\n) >{out} 2>{err} <{input}; echo $? >{rc}.tmp && mv -f {rc}.tmp {rc}"
         );
         // The output file exists before this returns, so that an `async_status` right
         // after sees a started job.

@@ -15,10 +15,10 @@ pub mod target;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::shell_ops::{self, Content, ShellRunner, quote};
+use super::shell_ops::{self, Content, ShellRunner};
 use super::{
-    Become, Command, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs,
-    FileStat, TaskSettings,
+    Become, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileStat,
+    TaskSettings,
 };
 use session::Live;
 use shell::Shell;
@@ -189,38 +189,6 @@ impl SshConnection {
         let live = self.live()?;
         Shell::open(live, become_, timeout)
     }
-
-    /// The script that runs a command request in a step.
-    fn command_script(&self, req: &ExecRequest) -> ConnResult<String> {
-        let mut script = String::new();
-        for (name, value) in self.task.env.iter().chain(req.env.iter()) {
-            if name.is_empty() || !name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric()) {
-                return Err(ConnError::new(format!(
-                    "invalid environment variable name {name:?}"
-                )));
-            }
-            script.push_str(&format!("export {name}={}\n", quote(value)?));
-        }
-        if let Some(dir) = &req.chdir {
-            script.push_str(&format!("cd -- {} || exit 1\n", quote(dir)?));
-        }
-        let line = match &req.command {
-            Command::Argv(argv) if argv.is_empty() => return Err(ConnError::new("empty command")),
-            Command::Argv(argv) => argv
-                .iter()
-                .map(|a| quote(a))
-                .collect::<ConnResult<Vec<_>>>()?
-                .join(" "),
-            Command::Shell { cmd, executable } => format!(
-                "{} -c {}",
-                quote(executable.as_deref().unwrap_or("/bin/sh"))?,
-                quote(cmd)?
-            ),
-        };
-        script.push_str("exec ");
-        script.push_str(&line);
-        Ok(script)
-    }
 }
 
 impl ShellRunner for SshConnection {
@@ -241,7 +209,7 @@ impl Connection for SshConnection {
     }
 
     fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
-        let script = self.command_script(req)?;
+        let script = shell_ops::command_script(&self.task.env, req)?;
         let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
         let timeout = req.timeout.or(self.task.timeout);
         self.step(&script, req.stdin.as_deref(), become_.as_ref(), timeout)
