@@ -36,6 +36,11 @@ pub struct SshConnection {
     task: TaskSettings,
     /// The transport failure of the current task, if any.
     lost: Option<String>,
+    /// What `stat` said within the current task, forgotten at any step that may change
+    /// the host (every operation but `stat`, `read_file`, `list_dir`, `home_dir`): a
+    /// module often stats the same path several times (to decide, to apply attributes,
+    /// to report), and each would be a round trip.
+    stats: HashMap<(String, bool), Option<FileStat>>,
 }
 
 /// What makes two become shells different.
@@ -55,6 +60,7 @@ impl SshConnection {
             shells: HashMap::new(),
             task: TaskSettings::default(),
             lost: None,
+            stats: HashMap::new(),
         }
     }
 
@@ -202,6 +208,7 @@ impl Connection for SshConnection {
     fn set_task_settings(&mut self, settings: TaskSettings) {
         self.task = settings;
         self.lost = None;
+        self.stats.clear();
     }
 
     fn unreachable(&self) -> Option<&str> {
@@ -209,6 +216,7 @@ impl Connection for SshConnection {
     }
 
     fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
+        self.stats.clear();
         let script = shell_ops::command_script(&self.task.env, req)?;
         let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
         let timeout = req.timeout.or(self.task.timeout);
@@ -216,7 +224,13 @@ impl Connection for SshConnection {
     }
 
     fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
-        shell_ops::stat(self, path, follow)
+        let key = (path.to_string(), follow);
+        if let Some(known) = self.stats.get(&key) {
+            return Ok(known.clone());
+        }
+        let st = shell_ops::stat(self, path, follow)?;
+        self.stats.insert(key, st.clone());
+        Ok(st)
     }
 
     fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
@@ -224,6 +238,7 @@ impl Connection for SshConnection {
     }
 
     fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
+        self.stats.clear();
         if data.len() <= INLINE_LIMIT {
             return shell_ops::write_file(self, path, Content::Inline(data), attrs);
         }
@@ -250,26 +265,32 @@ impl Connection for SshConnection {
     }
 
     fn mkdir_all(&mut self, path: &str, mode: Option<u32>) -> ConnResult<()> {
+        self.stats.clear();
         shell_ops::mkdir_all(self, path, mode)
     }
 
     fn remove(&mut self, path: &str, recursive: bool) -> ConnResult<()> {
+        self.stats.clear();
         shell_ops::remove(self, path, recursive)
     }
 
     fn symlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
+        self.stats.clear();
         shell_ops::link(self, target, link, force, true)
     }
 
     fn hardlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
+        self.stats.clear();
         shell_ops::link(self, target, link, force, false)
     }
 
     fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, follow: bool) -> ConnResult<()> {
+        self.stats.clear();
         shell_ops::set_attrs(self, path, attrs, follow)
     }
 
     fn set_times(&mut self, path: &str, atime: f64, mtime: f64) -> ConnResult<()> {
+        self.stats.clear();
         shell_ops::set_times(self, path, atime, mtime)
     }
 
