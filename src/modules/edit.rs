@@ -29,6 +29,28 @@ pub struct Saved {
     pub backup: Option<String>,
 }
 
+/// [`save_edit`], its outcome put on `result` as `blockinfile` and `replace` report
+/// it: `changed`, `msg`, and `backup_file` when a backup was made (a failure replaces
+/// the result).
+pub fn save_edit_into(
+    ctx: &mut ModuleContext<'_>,
+    args: &Args,
+    edit: &Edit<'_>,
+    mut result: ModuleResult,
+) -> ModuleResult {
+    match save_edit(ctx, args, edit) {
+        Err(failed) => *failed,
+        Ok(saved) => {
+            result.changed = saved.changed;
+            result.msg = Some(saved.msg);
+            match saved.backup {
+                Some(backup) => result.with("backup_file", backup),
+                None => result,
+            }
+        }
+    }
+}
+
 /// Write an edit as Ansible's line-editing modules do (honouring check mode). A
 /// failure (validation, the host) comes back as the failed result to report, with
 /// the file untouched.

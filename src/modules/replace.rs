@@ -21,7 +21,7 @@
 use regex::bytes::Regex;
 
 use crate::connection::FileKind;
-use crate::modules::edit::{Edit, save_edit};
+use crate::modules::edit::{Edit, save_edit_into};
 use crate::modules::files::{expand_user, resolve_links};
 use crate::modules::pyregex::{self, expand};
 use crate::modules::{
@@ -129,16 +129,7 @@ impl Module for Replace {
             after: &after,
             msg,
         };
-        let saved = match save_edit(ctx, args, &edit) {
-            Ok(saved) => saved,
-            Err(failed) => return Ok(*failed),
-        };
-        result.changed = saved.changed;
-        result.msg = Some(saved.msg);
-        if let Some(backup) = saved.backup {
-            result = result.with("backup_file", backup);
-        }
-        Ok(result)
+        Ok(save_edit_into(ctx, args, &edit, result))
     }
 }
 
