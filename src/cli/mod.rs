@@ -15,7 +15,7 @@ use clap::Parser;
 use crate::diagnostic::{self, Error};
 use crate::engine::{RunOptions, Runner, TagFilter, exit};
 use crate::inventory::Inventory;
-use crate::output::HumanOutput;
+use crate::output::{Event, HumanOutput, RunInfo};
 use crate::playbook::Loader;
 use crate::value::Map;
 
@@ -116,19 +116,33 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         print!("{text}");
         return Ok(exit::OK);
     }
+    let info = RunInfo {
+        argv: std::env::args().collect(),
+        playbooks: cli.playbooks.clone(),
+        inventory: sources,
+        check: opts.check,
+        started: std::time::SystemTime::now(),
+    };
     let out = Box::new(HumanOutput::new(opts.verbosity, opts.diff));
     let runner = Runner::new(opts, inventory, loader, out)?;
+    runner.emit(&Event::RunStart(&info));
     for (_, pb) in &playbooks {
-        runner.run_playbook(pb)?;
+        if let Err(e) = runner.run_playbook(pb) {
+            runner.emit(&Event::RunEnd {
+                exit_code: e.kind.exit_code(),
+            });
+            return Err(e);
+        }
         if runner.stopped() {
             break;
         }
     }
-    let code = runner.finish();
+    let mut code = runner.finish();
     if crate::interrupt::requested() {
         eprintln!("[ERROR]: User interrupted execution");
-        return Ok(exit::USER_INTERRUPTED);
+        code = exit::USER_INTERRUPTED;
     }
+    runner.emit(&Event::RunEnd { exit_code: code });
     Ok(code)
 }
 

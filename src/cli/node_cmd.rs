@@ -683,7 +683,7 @@ struct FailureRecorder {
 impl Output for FailureRecorder {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::TaskStart { name, .. } => self.task = name.to_string(),
+            Event::TaskStart(task) => self.task = task.name.to_string(),
             Event::Result(r)
                 if r.host == self.host
                     && !r.ignored

@@ -94,7 +94,7 @@ impl Runner {
         })
     }
 
-    pub(crate) fn emit(&self, event: &Event<'_>) {
+    pub fn emit(&self, event: &Event<'_>) {
         self.out
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -136,7 +136,10 @@ impl<'r> PlayRun<'r> {
                 name
             }
         };
-        r.emit(&Event::PlayStart { name: &title });
+        r.emit(&Event::PlayStart {
+            name: &title,
+            hosts: &hosts,
+        });
         if hosts.is_empty() {
             r.emit(&Event::NoHostsMatched);
             return Ok(());

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::frame::Frame;
 use super::play::PlayRun;
 use super::result::{Effect, HostOutcome};
-use crate::output::{Event, Status};
+use crate::output::{Event, Status, TaskInfo};
 use crate::playbook::{Block, Task, TaskNode};
 use crate::template::Scope;
 use crate::value::{self, Value};
@@ -132,10 +132,12 @@ impl PlayRun<'_> {
         let hostvars = self.hostvars();
         let title = self.task_title(task, frame, &active[0], &hostvars);
         let is_meta = task.action == "meta";
-        let banner = Event::TaskStart {
+        let banner = Event::TaskStart(TaskInfo {
             name: &title,
+            action: &task.action,
+            span: Some(&task.span),
             handler,
-        };
+        });
         // Free strategy: hosts reach a task at different times, so its banner goes
         // out with each host's results (again when another task printed in between).
         if !self.free {
@@ -163,7 +165,13 @@ impl PlayRun<'_> {
                 let wave: Vec<_> = prepared.by_ref().take(throttle).collect();
                 outcomes.extend(
                     wave.into_par_iter()
-                        .map(|p| self.execute(task, frame, p))
+                        .map(|p| {
+                            self.r.emit(&Event::HostStart {
+                                host: &p.host,
+                                task: &title,
+                            });
+                            self.execute(task, frame, p)
+                        })
                         .collect::<Vec<_>>(),
                 );
             }
@@ -370,6 +378,8 @@ impl PlayRun<'_> {
                 verbose_always: false,
                 diff: Vec::new(),
                 span: None,
+                started: std::time::SystemTime::now(),
+                duration: std::time::Duration::ZERO,
             };
             self.r.emit(&Event::Result(&r));
             self.r.stat(h, |s| s.failed += 1);

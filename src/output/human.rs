@@ -160,11 +160,15 @@ pub fn render_diff(d: &crate::modules::Diff) -> String {
 impl Output for HumanOutput {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
+            Event::PlayStart { name, .. } => self.banner(&format!("PLAY [{name}]")),
             Event::NoHostsMatched => self.line("skipping: no hosts matched"),
-            Event::TaskStart { name, handler } => {
-                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
-                self.banner(&format!("{kind} [{name}]"));
+            Event::TaskStart(task) => {
+                let kind = if task.handler {
+                    "RUNNING HANDLER"
+                } else {
+                    "TASK"
+                };
+                self.banner(&format!("{kind} [{}]", task.name));
             }
             Event::Included { file, hosts, label } => {
                 let item = label.map(|l| format!(" => (item={l})")).unwrap_or_default();
@@ -172,6 +176,8 @@ impl Output for HumanOutput {
                 self.line(&text);
             }
             Event::Result(r) => self.result(r),
+            // A person sees the banners and results; these are for records and progress.
+            Event::RunStart(_) | Event::HostStart { .. } | Event::RunEnd { .. } => {}
             Event::Retry {
                 host,
                 task,
@@ -245,10 +251,12 @@ mod tests {
     fn banners_are_80_columns_and_recap_is_aligned() {
         let buf = Buf::default();
         let mut out = HumanOutput::to_writer(0, false, Box::new(buf.clone()));
-        out.event(&Event::TaskStart {
+        out.event(&Event::TaskStart(super::super::TaskInfo {
             name: "debug",
+            action: "debug",
+            span: None,
             handler: false,
-        });
+        }));
         let mut stats = indexmap::IndexMap::new();
         stats.insert(
             "h1".to_string(),
