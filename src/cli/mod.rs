@@ -17,9 +17,9 @@ use clap::Parser;
 use crate::diagnostic::{self, Error};
 use crate::engine::{RunOptions, Runner, TagFilter, exit};
 use crate::inventory::Inventory;
-use crate::output::{Event, HumanOutput, RunInfo, Tee};
+use crate::output::{Event, HumanOutput, Output, RunInfo, Tee};
 use crate::playbook::Loader;
-use crate::state::runs::{self, RecordWriter};
+use crate::state::runs;
 use crate::value::Map;
 
 pub use args::{Cli, Command};
@@ -131,14 +131,16 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         Some(id) => Some(resume::prepare(id, &info, &cwd)?),
         None => None,
     };
-    let record = RecordWriter::create(
-        &runs::runs_dir(&info.inventory, &cwd),
+    let mut sinks: Vec<Box<dyn Output>> =
+        vec![Box::new(HumanOutput::new(opts.verbosity, opts.diff))];
+    if let Some(record) = runs::start_record(
+        &info.inventory,
+        &cwd,
         resume.as_ref().map(|(id, _)| id.clone()),
-    )?;
-    let out = Box::new(Tee(vec![
-        Box::new(HumanOutput::new(opts.verbosity, opts.diff)),
-        Box::new(record),
-    ]));
+    ) {
+        sinks.push(Box::new(record));
+    }
+    let out = Box::new(Tee(sinks));
     let mut runner = Runner::new(opts, inventory, loader, out)?;
     if let Some((_, plan)) = resume {
         runner = runner.resuming(plan);

@@ -10,12 +10,12 @@ use super::{Cli, Config};
 use crate::diagnostic::{Error, Result};
 use crate::engine::{Runner, exit};
 use crate::inventory::Inventory;
-use crate::output::{Event, HumanOutput, RunInfo, Tee};
+use crate::output::{Event, HumanOutput, Output, RunInfo, Tee};
 use crate::playbook::Loader;
 use crate::state::nodes::{
     self, Node, NodeRecord, NodeState, NodeTable, Role, StateFile, host_line, roles_text,
 };
-use crate::state::runs::{self, Record, RecordWriter};
+use crate::state::runs::{self, Record};
 use crate::state::store::Store;
 
 /// The environment variable `node add` reads the node's SSH password from.
@@ -652,13 +652,14 @@ fn run_playbooks(
         check: false,
         started: std::time::SystemTime::now(),
     };
-    let record =
-        RecordWriter::create(&runs::runs_dir(&info.inventory, cwd), None).map_err(load_failure)?;
-    let (run_id, record_path) = (record.id.clone(), record.path.clone());
-    let out = Box::new(Tee(vec![
-        Box::new(HumanOutput::new(opts.verbosity, opts.diff)),
-        Box::new(record),
-    ]));
+    let mut sinks: Vec<Box<dyn Output>> =
+        vec![Box::new(HumanOutput::new(opts.verbosity, opts.diff))];
+    let mut recorded = None;
+    if let Some(record) = runs::start_record(&info.inventory, cwd, None) {
+        recorded = Some((record.id.clone(), record.path.clone()));
+        sinks.push(Box::new(record));
+    }
+    let out = Box::new(Tee(sinks));
     let runner = Runner::new(opts, inventory, loader, out).map_err(load_failure)?;
     runner.emit(&Event::RunStart(&info));
     for (path, pb) in &books {
@@ -686,8 +687,9 @@ fn run_playbooks(
         return Ok(());
     }
     // The node's failure as its run's record has it.
-    let failed = Record::read(&record_path)
-        .ok()
+    let failed = recorded
+        .as_ref()
+        .and_then(|(_, path)| Record::read(path).ok())
         .and_then(|r| r.hosts().shift_remove(id))
         .and_then(|h| h.failure)
         .map(|(_, f)| f);
@@ -702,6 +704,6 @@ fn run_playbooks(
     Err(Failure {
         task: failed.map(|f| f.task),
         message,
-        run: Some(run_id),
+        run: recorded.map(|(id, _)| id),
     })
 }

@@ -171,7 +171,7 @@ fn show(r: &Record, tasks: bool) -> String {
                 .map(|s| format!("{}={}", s.name(), h.counts.get(s).copied().unwrap_or(0)))
                 .collect::<Vec<_>>()
                 .join(" ");
-            let (state, last) = host_state(h, outcome, stopped(r, name, h));
+            let (state, last) = host_state(r, h, outcome, stopped(r, name, h));
             [name.clone(), state, last, counts]
         })
         .collect();
@@ -179,11 +179,8 @@ fn show(r: &Record, tasks: bool) -> String {
     for (name, h) in &hosts {
         if let Some((_, f)) = &h.failure {
             out.push_str(&format!(
-                "\n{name}: failed at '{}'{}: {}\n",
-                f.task,
-                f.place
-                    .as_deref()
-                    .map_or(String::new(), |p| format!(" ({p})")),
+                "\n{name}: failed at {}: {}\n",
+                labelled(r, &format!("'{}'", f.task), f.place.as_deref()),
                 f.msg.as_deref().unwrap_or("failed")
             ));
         }
@@ -196,12 +193,12 @@ fn show(r: &Record, tasks: bool) -> String {
 }
 
 /// A host's state in the run, and the last task it reached.
-fn host_state(h: &HostSummary, outcome: Outcome, stopped: bool) -> (String, String) {
+fn host_state(r: &Record, h: &HostSummary, outcome: Outcome, stopped: bool) -> (String, String) {
     if let Some(started) = &h.running {
         let state = if outcome == Outcome::Running {
             "running"
         } else {
-            "stopped"
+            "killed"
         };
         return (
             state.into(),
@@ -211,10 +208,7 @@ fn host_state(h: &HostSummary, outcome: Outcome, stopped: bool) -> (String, Stri
     let last = h
         .last
         .as_ref()
-        .map(|(_, l)| match &l.place {
-            Some(p) => format!("{} ({p})", l.task),
-            None => l.task.clone(),
-        })
+        .map(|(_, l)| labelled(r, &l.task, l.place.as_deref()))
         .unwrap_or_else(|| "-".into());
     let state = if stopped {
         h.failure
@@ -257,10 +251,7 @@ fn task_rows(r: &Record, outcome: Outcome) -> String {
                     res.status.name().to_string()
                 },
                 format!("{:.1}s", res.duration),
-                match &res.place {
-                    Some(p) => format!("{} ({p})", res.task),
-                    None => res.task.clone(),
-                },
+                labelled(r, &res.task, res.place.as_deref()),
             ]),
             Line::Resumed {
                 host,
@@ -273,7 +264,10 @@ fn task_rows(r: &Record, outcome: Outcome) -> String {
                 "-".into(),
                 "resumed".into(),
                 "-".into(),
-                format!("{task}: {skipped} tasks skipped before it"),
+                format!(
+                    "{task}: {skipped} task{} skipped before it",
+                    if *skipped == 1 { "" } else { "s" }
+                ),
             ]),
             _ => {}
         }
@@ -296,6 +290,20 @@ fn task_rows(r: &Record, outcome: Outcome) -> String {
         }
     }
     table(&["HOST", "PLAY", "TASK#", "STATUS", "TIME", "TASK"], &rows)
+}
+
+/// A task with its `file:line`, the file relative to the run's directory when under it.
+fn labelled(r: &Record, task: &str, place: Option<&str>) -> String {
+    let Some(place) = place else {
+        return task.to_string();
+    };
+    let relative = r
+        .run
+        .as_ref()
+        .and_then(|run| place.strip_prefix(run.cwd.as_str()))
+        .and_then(|p| p.strip_prefix('/'))
+        .unwrap_or(place);
+    format!("{task} ({relative})")
 }
 
 fn started(r: &Record) -> String {

@@ -6,7 +6,7 @@
 //! change what the controller knows and that later tasks may need: facts, `set_fact`,
 //! `include_vars`, `add_host`, `group_by` and the dynamic includes (whose tasks are
 //! counted as they were). At its point the task must still be the one recorded (same
-//! action, and the same name or place), else the run stops with an error.
+//! action and name; its arguments may have changed), else the run stops with an error.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -174,14 +174,13 @@ impl PlayRun<'_> {
 }
 
 /// The task at a host's resume point is the one the record names: the same action
-/// (when known), and the same name or the same place.
+/// (when known) and the same name.
 fn same_task(host: &str, point: &ResumePoint, task: &Task, title: &str) -> Result<(), Error> {
-    let place = format!("{}:{}", task.span.path().display(), task.span.line);
-    let action_ok = point.action.as_deref().is_none_or(|a| a == task.action);
-    let named_ok = point.task == title || point.place.as_deref() == Some(place.as_str());
-    if action_ok && named_ok {
+    // Not by place: an edit above the task moves it, and another task may land there.
+    if point.action.as_deref().is_none_or(|a| a == task.action) && point.task == title {
         return Ok(());
     }
+    let place = format!("{}:{}", task.span.path().display(), task.span.line);
     Err(Error::other(format!(
         "cannot resume {host}: task {} of play {} was '{}'{} and is now '{title}' ({}, {place}): the playbook changed before the task where it stopped",
         point.position,

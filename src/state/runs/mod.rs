@@ -48,6 +48,24 @@ pub fn runs_dir(sources: &[String], cwd: &Path) -> PathBuf {
     base.join(".srplay").join("runs")
 }
 
+/// Start the record of a run of these inventory sources. A record that cannot be
+/// written (a read-only inventory directory such as `/etc/ansible`) does not stop the
+/// run: it is said on stderr, and the run goes on unrecorded.
+pub fn start_record(
+    sources: &[String],
+    cwd: &Path,
+    resumes: Option<String>,
+) -> Option<RecordWriter> {
+    let dir = runs_dir(sources, cwd);
+    match RecordWriter::create(&dir, resumes) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("[WARNING]: this run is not recorded: {}", e.message);
+            None
+        }
+    }
+}
+
 /// The inventory sources as a record names them: absolute paths for files and
 /// directories, host lists as given.
 pub fn canonical_sources(sources: &[String], cwd: &Path) -> Vec<String> {
