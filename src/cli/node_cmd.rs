@@ -26,7 +26,8 @@ const PASSWORD_ENV: &str = "SRPLAY_NODE_PASSWORD";
 The inventory stays plain Ansible INI: nodes not yet installed are in [new-<role>], installed \
 ones in [<role>] (manage nodes also in [etcd]). srplay keeps what groups cannot say (failed, \
 the failing task, timestamps) in .srplay/<inventory>.nodes.json beside the inventory, locks \
-edits with .srplay/<inventory>.lock and keeps backups in .srplay/backups/.")]
+edits with .srplay/<inventory>.lock, keeps backups in .srplay/backups/ and the record of each \
+playbook run in .srplay/runs/ (`srplay runs list`).")]
 pub struct NodeArgs {
     /// The cluster's INI inventory.
     #[arg(
