@@ -404,3 +404,27 @@ fn a_killed_run_is_read_up_to_the_kill_and_resumed_from_the_task_it_was_in() {
         resumed.stderr
     );
 }
+
+#[test]
+fn no_log_results_and_secret_extra_vars_stay_out_of_records() {
+    let p = Project::new();
+    p.write(
+        "site.yml",
+        "- hosts: h1\n  gather_facts: no\n  tasks:\n    - name: leaky\n      command: sh -c 'echo s3cr3t-out; echo s3cr3t-err >&2; exit 1'\n      no_log: true\n      ignore_errors: true\n    - name: also\n      fail:\n        msg: \"{{ api_token }}\"\n      no_log: true\n",
+    );
+    let ran = p.run(&[
+        "site.yml",
+        "-i",
+        "hosts",
+        "-e",
+        r#"{"api_token": "s3cr3t-tok"}"#,
+    ]);
+    assert_eq!(ran.code, 2, "{}{}", ran.stdout, ran.stderr);
+    let record = &p.records()[0];
+    let text = std::fs::read_to_string(&record.path).unwrap();
+    assert_eq!(text.matches("s3cr3t").count(), 0, "{text}");
+    let (_, failure) = record.hosts()["h1"].failure.clone().expect("h1 failed");
+    assert_eq!(failure.task, "also");
+    let show = p.run(&["runs", "show", "--tasks", "-i", "hosts"]);
+    assert!(!show.stdout.contains("s3cr3t"), "{}", show.stdout);
+}
