@@ -7,6 +7,8 @@ mod extra_vars;
 mod inventory_cmd;
 mod listing;
 mod node_cmd;
+mod resume;
+mod runs_cmd;
 
 use std::path::Path;
 
@@ -15,8 +17,9 @@ use clap::Parser;
 use crate::diagnostic::{self, Error};
 use crate::engine::{RunOptions, Runner, TagFilter, exit};
 use crate::inventory::Inventory;
-use crate::output::{Event, HumanOutput, RunInfo};
+use crate::output::{Event, HumanOutput, Output, RunInfo, Tee};
 use crate::playbook::Loader;
+use crate::state::runs;
 use crate::value::Map;
 
 pub use args::{Cli, Command};
@@ -53,6 +56,7 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
     match cli.command.take() {
         Some(Command::Inventory(args)) => return inventory_cmd::run(args, &cwd),
         Some(Command::Node(args)) => return node_cmd::run(args, &cwd),
+        Some(Command::Runs(args)) => return runs_cmd::run(args, &cwd),
         None => {}
     }
     let config = Config::load(&cwd)?;
@@ -123,8 +127,24 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         check: opts.check,
         started: std::time::SystemTime::now(),
     };
-    let out = Box::new(HumanOutput::new(opts.verbosity, opts.diff));
-    let runner = Runner::new(opts, inventory, loader, out)?;
+    let resume = match &cli.resume {
+        Some(id) => Some(resume::prepare(id, &info, &cwd)?),
+        None => None,
+    };
+    let mut sinks: Vec<Box<dyn Output>> =
+        vec![Box::new(HumanOutput::new(opts.verbosity, opts.diff))];
+    if let Some(record) = runs::start_record(
+        &info.inventory,
+        &cwd,
+        resume.as_ref().map(|(id, _)| id.clone()),
+    ) {
+        sinks.push(Box::new(record));
+    }
+    let out = Box::new(Tee(sinks));
+    let mut runner = Runner::new(opts, inventory, loader, out)?;
+    if let Some((_, plan)) = resume {
+        runner = runner.resuming(plan);
+    }
     runner.emit(&Event::RunStart(&info));
     for (_, pb) in &playbooks {
         if let Err(e) = runner.run_playbook(pb) {

@@ -2,6 +2,7 @@
 //! run across hosts with a barrier after each, and dynamic includes expanded per
 //! host and run for the hosts that included the same file.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -131,6 +132,14 @@ impl PlayRun<'_> {
         }
         let hostvars = self.hostvars();
         let title = self.task_title(task, frame, &active[0], &hostvars);
+        let (positions, active) = if handler {
+            (HashMap::new(), active)
+        } else {
+            self.count_and_resume(task, &title, active)
+        };
+        if active.is_empty() {
+            return;
+        }
         let is_meta = task.action == "meta";
         let banner = Event::TaskStart(TaskInfo {
             name: &title,
@@ -169,6 +178,7 @@ impl PlayRun<'_> {
                             self.r.emit(&Event::HostStart {
                                 host: &p.host,
                                 task: &title,
+                                position: positions.get(&p.host).copied(),
                             });
                             self.execute(task, frame, p)
                         })

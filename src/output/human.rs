@@ -176,6 +176,22 @@ impl Output for HumanOutput {
                 self.line(&text);
             }
             Event::Result(r) => self.result(r),
+            Event::Resumed {
+                host,
+                task,
+                span,
+                skipped,
+                ..
+            } => {
+                let place = span
+                    .map(|s| format!(" ({}:{})", shown_path(s.path()), s.line))
+                    .unwrap_or_default();
+                let text = format!(
+                    "resuming {host} at {task}{place}, skipping {skipped} task{}",
+                    if *skipped == 1 { "" } else { "s" }
+                );
+                self.line(&text);
+            }
             // A person sees the banners and results; these are for records and progress.
             Event::RunStart(_) | Event::HostStart { .. } | Event::RunEnd { .. } => {}
             Event::Retry {
@@ -223,6 +239,16 @@ impl Output for HumanOutput {
         }
         let _ = self.out.flush();
     }
+}
+
+/// A path relative to the current directory when it is under it.
+fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Keys Ansible never shows in a result line.

@@ -102,6 +102,17 @@ pub enum Event<'a> {
     HostStart {
         host: &'a str,
         task: &'a str,
+        /// The task's place in the host's sequence within the play (from 1; `None`
+        /// for handlers): how `--resume` finds it again.
+        position: Option<usize>,
+    },
+    /// `--resume`: a host reached the task it stopped at, having skipped `skipped` tasks.
+    Resumed {
+        host: &'a str,
+        task: &'a str,
+        span: Option<&'a Span>,
+        position: usize,
+        skipped: usize,
     },
     /// `include_tasks` resolved a file for some hosts.
     Included {
