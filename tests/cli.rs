@@ -455,3 +455,17 @@ fn file_module_rejected_validate_leaves_the_destination() {
         .recap_has("ignored=3");
     assert_eq!(ran.file("conf"), "keep\n");
 }
+
+/// A `no_log` task's diff shows what it wrote: hidden under `--diff` too, as Ansible does.
+#[test]
+fn no_log_hides_the_diff() {
+    let case = Case::new()
+        .playbook(
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy:\n        content: \"TOPSECRET-77\\n\"\n        dest: \"{{ playbook_dir }}/s.txt\"\n      no_log: true\n",
+        )
+        .args(&["--diff"]);
+    let ran = case.run();
+    ran.code(0).stdout_has("changed: [localhost]");
+    assert!(!ran.stdout.contains("TOPSECRET-77"), "{}", ran.stdout);
+    assert_eq!(ran.file("s.txt"), "TOPSECRET-77\n");
+}

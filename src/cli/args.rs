@@ -97,6 +97,17 @@ pub struct Cli {
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
 
+    /// How the run is reported on stdout: `human` (Ansible's output) or `json` (one JSON
+    /// object per event, see docs/events.md; the human output then goes to stderr).
+    #[arg(
+        long = "output",
+        value_name = "FORMAT",
+        value_enum,
+        env = "SRPLAY_OUTPUT",
+        default_value_t
+    )]
+    pub output: crate::output::Format,
+
     /// Verbose output (-v shows results, -vvv more).
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,

@@ -15,9 +15,9 @@ use std::path::Path;
 use clap::Parser;
 
 use crate::diagnostic::{self, Error};
-use crate::engine::{RunOptions, Runner, TagFilter, exit};
+use crate::engine::{ResumePlan, RunOptions, Runner, TagFilter, exit};
 use crate::inventory::Inventory;
-use crate::output::{Event, HumanOutput, Output, RunInfo, Tee};
+use crate::output::{self, Event, Format, Output, RunInfo, Shared};
 use crate::playbook::Loader;
 use crate::state::runs;
 use crate::value::Map;
@@ -60,9 +60,58 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         None => {}
     }
     let config = Config::load(&cwd)?;
-    let opts = options(&cli, &config, &cwd)?;
     let sources = inventory_sources(&cli.inventory, &config);
-    let inventory = Inventory::load(&sources, &cwd)?;
+    let listing = cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags;
+    let info = RunInfo {
+        argv: std::env::args().collect(),
+        playbooks: cli.playbooks.clone(),
+        inventory: sources.clone(),
+        check: cli.check,
+        started: std::time::SystemTime::now(),
+    };
+    // Listings print text. A run reports to its sinks from here on, so that one that
+    // stops on an error (a playbook that does not load) still ends its JSON stream.
+    let format = if listing { Format::Human } else { cli.output };
+    let mut sinks = output::for_run(format, cli.verbose, cli.diff);
+    // A run (not a listing) is recorded beside its inventory, linked to the run it resumes.
+    let resume = match &cli.resume {
+        Some(id) if !listing => Some(resume::prepare(id, &info, &cwd)?),
+        _ => None,
+    };
+    if !listing
+        && let Some(record) = runs::start_record(
+            &info.inventory,
+            &cwd,
+            resume.as_ref().map(|(id, _)| id.clone()),
+        )
+    {
+        sinks.0.push(Box::new(record));
+    }
+    let mut out = Shared::new(Box::new(sinks));
+    out.event(&Event::RunStart(&info));
+    let plan = resume.map(|(_, plan)| plan);
+    let result = run_playbooks(&cli, &config, &cwd, sources, listing, out.clone(), plan);
+    if let Err(e) = &result {
+        out.event(&Event::RunEnd {
+            exit_code: e.kind.exit_code(),
+            error: Some(e),
+        });
+    }
+    result
+}
+
+/// Load the inventory and playbooks, then list them or run them.
+fn run_playbooks(
+    cli: &Cli,
+    config: &Config,
+    cwd: &Path,
+    sources: Vec<String>,
+    listing: bool,
+    out: Shared,
+    resume: Option<ResumePlan>,
+) -> Result<i32, Error> {
+    let opts = options(cli, config, cwd)?;
+    let inventory = Inventory::load(&sources, cwd)?;
     // As ansible-playbook: a --limit that leaves no host fails before any playbook is
     // read, listings and --syntax-check included.
     for w in inventory.warnings() {
@@ -74,7 +123,6 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         return Err(Error::other("Specified inventory, host pattern and/or --limit leaves us with no hosts to target.")
                 .with_hint(format!("no host matches --limit '{limit}'; `srplay --list-hosts PLAYBOOK -i INVENTORY` shows what the plays target")));
     }
-    let listing = cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags;
     // A listing shows every use of a role, as Ansible's does: repeats are dropped only
     // when the play runs.
     let loader = Loader::new(config.roles_path.clone()).keeping_repeated_roles(listing);
@@ -120,39 +168,12 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         print!("{text}");
         return Ok(exit::OK);
     }
-    let info = RunInfo {
-        argv: std::env::args().collect(),
-        playbooks: cli.playbooks.clone(),
-        inventory: sources,
-        check: opts.check,
-        started: std::time::SystemTime::now(),
-    };
-    let resume = match &cli.resume {
-        Some(id) => Some(resume::prepare(id, &info, &cwd)?),
-        None => None,
-    };
-    let mut sinks: Vec<Box<dyn Output>> =
-        vec![Box::new(HumanOutput::new(opts.verbosity, opts.diff))];
-    if let Some(record) = runs::start_record(
-        &info.inventory,
-        &cwd,
-        resume.as_ref().map(|(id, _)| id.clone()),
-    ) {
-        sinks.push(Box::new(record));
-    }
-    let out = Box::new(Tee(sinks));
-    let mut runner = Runner::new(opts, inventory, loader, out)?;
-    if let Some((_, plan)) = resume {
+    let mut runner = Runner::new(opts, inventory, loader, Box::new(out))?;
+    if let Some(plan) = resume {
         runner = runner.resuming(plan);
     }
-    runner.emit(&Event::RunStart(&info));
     for (_, pb) in &playbooks {
-        if let Err(e) = runner.run_playbook(pb) {
-            runner.emit(&Event::RunEnd {
-                exit_code: e.kind.exit_code(),
-            });
-            return Err(e);
-        }
+        runner.run_playbook(pb)?;
         if runner.stopped() {
             break;
         }
@@ -162,7 +183,10 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         eprintln!("[ERROR]: User interrupted execution");
         code = exit::USER_INTERRUPTED;
     }
-    runner.emit(&Event::RunEnd { exit_code: code });
+    runner.emit(&Event::RunEnd {
+        exit_code: code,
+        error: None,
+    });
     Ok(code)
 }
 

@@ -671,6 +671,7 @@ fn run_playbooks(
         if let Err(e) = runner.run_playbook(pb) {
             runner.emit(&Event::RunEnd {
                 exit_code: e.kind.exit_code(),
+                error: Some(&e),
             });
             return Err(load_failure(e));
         }
@@ -682,7 +683,10 @@ fn run_playbooks(
     if crate::interrupt::requested() {
         code = exit::USER_INTERRUPTED;
     }
-    runner.emit(&Event::RunEnd { exit_code: code });
+    runner.emit(&Event::RunEnd {
+        exit_code: code,
+        error: None,
+    });
     drop(runner);
     if code == exit::OK {
         return Ok(());

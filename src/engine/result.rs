@@ -95,23 +95,10 @@ pub fn module_result_map(r: &ModuleResult) -> Map {
     if !r.diff.is_empty() {
         m.insert(
             "diff".into(),
-            Value::Array(r.diff.iter().map(diff_value).collect()),
+            Value::Array(r.diff.iter().map(Diff::to_value).collect()),
         );
     }
     m
-}
-
-fn diff_value(d: &Diff) -> Value {
-    let mut m = Map::new();
-    m.insert("before".into(), Value::String(d.before.clone()));
-    m.insert("after".into(), Value::String(d.after.clone()));
-    if let Some(h) = &d.before_header {
-        m.insert("before_header".into(), Value::String(h.clone()));
-    }
-    if let Some(h) = &d.after_header {
-        m.insert("after_header".into(), Value::String(h.clone()));
-    }
-    Value::Object(m)
 }
 
 /// What Ansible shows of a result: internal keys dropped, `no_log` censored.

@@ -334,7 +334,10 @@ impl PlayRun<'_> {
             out.conn = conn;
             let status = status_of(&result);
             let mut ev = shown(status, &result, None);
-            ev.diff = action_out.result.diff.clone();
+            // A diff shows what a `no_log` task wrote: hidden with the rest of its result.
+            if !no_log {
+                ev.diff = action_out.result.diff.clone();
+            }
             // An ignored unreachable host stays in the play, counted ok and ignored.
             let ignored = (status == Status::Failed && ignore_errors)
                 || (status == Status::Unreachable && ignore_unreachable);
@@ -452,7 +455,10 @@ impl PlayRun<'_> {
             any_failed |= status == Status::Failed;
             all_skipped &= status == Status::Skipped;
             let mut ev = shown(status, &result, Some(label));
-            ev.diff = diffs.split_off(0);
+            let item_diffs = diffs.split_off(0);
+            if !no_log {
+                ev.diff = item_diffs;
+            }
             out.events.push(ev);
             results.push(Value::Object(result));
             if pause > 0.0 && i + 1 < n {

@@ -175,12 +175,18 @@ impl PlayRun<'_> {
                 outcomes.extend(
                     wave.into_par_iter()
                         .map(|p| {
+                            let host = p.host.clone();
                             self.r.emit(&Event::HostStart {
-                                host: &p.host,
+                                host: &host,
                                 task: &title,
                                 position: positions.get(&p.host).copied(),
                             });
-                            self.execute(task, frame, p)
+                            let outcome = self.execute(task, frame, p);
+                            self.r.emit(&Event::HostDone {
+                                host: &host,
+                                task: &title,
+                            });
+                            outcome
                         })
                         .collect::<Vec<_>>(),
                 );

@@ -129,6 +129,22 @@ pub struct Diff {
     pub after_header: Option<String>,
 }
 
+impl Diff {
+    /// As Ansible's result dict holds it: `before`, `after` and the headers given.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("before".into(), Value::String(self.before.clone()));
+        m.insert("after".into(), Value::String(self.after.clone()));
+        if let Some(h) = &self.before_header {
+            m.insert("before_header".into(), Value::String(h.clone()));
+        }
+        if let Some(h) = &self.after_header {
+            m.insert("after_header".into(), Value::String(h.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
 /// A module error that is not a task failure but a fault in how it was called
 /// (bad argument type, missing required parameter): reported as a failed task with
 /// this message, as Ansible's argument-spec failures are.

@@ -9,32 +9,55 @@ use console::Style;
 use super::{Event, HostResult, Output, Status};
 use crate::value::{Map, Value, json_dumps};
 
-/// Renders events for a person: to stdout, warnings to stderr.
+/// Renders events for a person: lines to one stream (stdout, or stderr under
+/// `--output json`), warnings to stderr.
 pub struct HumanOutput {
     verbosity: u8,
     show_diff: bool,
     colors: bool,
     out: Box<dyn Write + Send>,
+    warnings: Box<dyn Write + Send>,
 }
 
 impl HumanOutput {
+    /// To stdout, coloured when stdout is a terminal.
     pub fn new(verbosity: u8, show_diff: bool) -> HumanOutput {
+        HumanOutput::with_streams(
+            verbosity,
+            show_diff,
+            console::colors_enabled(),
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        )
+    }
+
+    /// Lines to `out`, warnings to `warnings`: the streams the caller chose (stderr
+    /// for a JSON run, writers that step around the progress view on a terminal).
+    pub fn with_streams(
+        verbosity: u8,
+        show_diff: bool,
+        colors: bool,
+        out: Box<dyn Write + Send>,
+        warnings: Box<dyn Write + Send>,
+    ) -> HumanOutput {
         HumanOutput {
             verbosity,
             show_diff,
-            colors: console::colors_enabled(),
-            out: Box::new(std::io::stdout()),
+            colors,
+            out,
+            warnings,
         }
     }
 
-    /// Render into any writer (tests).
+    /// Render into any writer, without colours (tests).
     pub fn to_writer(verbosity: u8, show_diff: bool, out: Box<dyn Write + Send>) -> HumanOutput {
-        HumanOutput {
+        HumanOutput::with_streams(
             verbosity,
             show_diff,
-            colors: false,
+            false,
             out,
-        }
+            Box::new(std::io::stderr()),
+        )
     }
 
     fn style(&self, s: &str, style: Style) -> String {
@@ -193,7 +216,10 @@ impl Output for HumanOutput {
                 self.line(&text);
             }
             // A person sees the banners and results; these are for records and progress.
-            Event::RunStart(_) | Event::HostStart { .. } | Event::RunEnd { .. } => {}
+            Event::RunStart(_)
+            | Event::HostStart { .. }
+            | Event::HostDone { .. }
+            | Event::RunEnd { .. } => {}
             Event::Retry {
                 host,
                 task,
@@ -204,16 +230,9 @@ impl Output for HumanOutput {
                 self.line(&text);
             }
             Event::Warning(msg) => {
-                let text = format!("[WARNING]: {msg}");
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{}",
-                    if self.colors {
-                        Style::new().magenta().apply_to(&text).to_string()
-                    } else {
-                        text
-                    }
-                );
+                let text = self.style(&format!("[WARNING]: {msg}"), Style::new().magenta());
+                let _ = writeln!(self.warnings, "{text}");
+                let _ = self.warnings.flush();
             }
             Event::Recap { stats } => {
                 self.banner("PLAY RECAP");

@@ -1,16 +1,20 @@
 //! What a run reports, as typed events, and the sinks that render them: [`human`]
-//! prints Ansible's default output shape. Several sinks can listen to one run through
-//! [`Tee`] (human output, a JSON stream, the run record, a progress view).
+//! prints Ansible's default output shape, [`json`] one JSON object per event
+//! (`--output json`), [`progress`] a live view of running hosts on a terminal. Several
+//! sinks listen to one run through [`Tee`].
 
 pub mod human;
+pub mod json;
+pub mod progress;
 pub mod prompt;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use indexmap::IndexMap;
 
-use crate::diagnostic::Span;
+use crate::diagnostic::{Error, Span};
 use crate::modules::Diff;
 use crate::value::Map;
 
@@ -114,6 +118,12 @@ pub enum Event<'a> {
         position: usize,
         skipped: usize,
     },
+    /// A host has finished a task (sent from the worker threads, as `HostStart`): its
+    /// results follow once every host has finished it.
+    HostDone {
+        host: &'a str,
+        task: &'a str,
+    },
     /// `include_tasks` resolved a file for some hosts.
     Included {
         file: &'a str,
@@ -132,9 +142,11 @@ pub enum Event<'a> {
     Recap {
         stats: &'a IndexMap<String, Stats>,
     },
-    /// The run is over (after the recap, or interrupted): the exit code it ends with.
+    /// The run is over (after the recap, or interrupted, or stopped by an error): the
+    /// exit code it ends with, and the error that stopped it.
     RunEnd {
         exit_code: i32,
+        error: Option<&'a Error>,
     },
 }
 
@@ -152,4 +164,75 @@ impl Output for Tee {
             sink.event(event);
         }
     }
+}
+
+/// One sink reachable from two owners: the runner, and the command line that reports
+/// the end of a run the runner never started (a playbook that does not load).
+#[derive(Clone)]
+pub struct Shared(Arc<Mutex<Box<dyn Output>>>);
+
+impl Shared {
+    pub fn new(sink: Box<dyn Output>) -> Shared {
+        Shared(Arc::new(Mutex::new(sink)))
+    }
+}
+
+impl Output for Shared {
+    fn event(&mut self, event: &Event<'_>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .event(event);
+    }
+}
+
+/// How a run is reported on stdout (`--output`, `SRPLAY_OUTPUT`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Ansible's default output.
+    #[default]
+    Human,
+    /// One JSON object per event (docs/events.md); the human output goes to stderr.
+    Json,
+}
+
+/// The sinks a run reports to: the human output (on stdout, or on stderr under
+/// `--output json`), the JSON stream, and the live view when stderr is a terminal.
+/// Off a terminal the human output is exactly what it is without the view.
+pub fn for_run(format: Format, verbosity: u8, show_diff: bool) -> Tee {
+    let view = progress::wanted().then(progress::view);
+    // Every stream goes around the view when there is one.
+    let stream = |w: Box<dyn std::io::Write + Send>| -> Box<dyn std::io::Write + Send> {
+        match &view {
+            Some(view) => Box::new(progress::AroundView::new(view.clone(), w)),
+            None => w,
+        }
+    };
+    let stderr = || stream(Box::new(std::io::stderr()));
+    let mut sinks: Vec<Box<dyn Output>> = match format {
+        Format::Human => vec![Box::new(HumanOutput::with_streams(
+            verbosity,
+            show_diff,
+            console::colors_enabled(),
+            stream(Box::new(std::io::stdout())),
+            stderr(),
+        ))],
+        Format::Json => vec![
+            Box::new(HumanOutput::with_streams(
+                verbosity,
+                show_diff,
+                console::colors_enabled_stderr(),
+                stderr(),
+                stderr(),
+            )),
+            Box::new(json::JsonOutput::new(
+                show_diff,
+                stream(Box::new(std::io::stdout())),
+            )),
+        ],
+    };
+    if let Some(view) = view {
+        sinks.push(Box::new(progress::Progress::start(view)));
+    }
+    Tee(sinks)
 }

@@ -195,7 +195,7 @@ impl Output for RecordWriter {
                     .map(|(h, s)| (h.clone(), StatsLine::from(s)))
                     .collect(),
             },
-            Event::RunEnd { exit_code } => {
+            Event::RunEnd { exit_code, .. } => {
                 self.write(&Line::End {
                     exit_code: *exit_code,
                     at: now(),
