@@ -7,6 +7,7 @@ mod extra_vars;
 mod inventory_cmd;
 mod listing;
 mod node_cmd;
+mod vault_cmd;
 
 use std::path::Path;
 
@@ -53,9 +54,18 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
     match cli.command.take() {
         Some(Command::Inventory(args)) => return inventory_cmd::run(args, &cwd),
         Some(Command::Node(args)) => return node_cmd::run(args, &cwd),
+        Some(Command::Vault(args)) => return vault_cmd::run(args, &cwd),
         None => {}
     }
     let config = Config::load(&cwd)?;
+    // Vault passwords first: `-e @file`, the inventory and the playbooks may be vaulted.
+    let vault_options = vault_cmd::password_options(&cli.vault, &config);
+    let vault_secrets = crate::vault::passwords::load(
+        &vault_options,
+        crate::vault::passwords::Prompting::Existing,
+        false,
+    )?;
+    crate::vault::install(crate::vault::Secrets::new(vault_secrets));
     let opts = options(&cli, &config, &cwd)?;
     let sources = inventory_sources(&cli.inventory, &config);
     let inventory = Inventory::load(&sources, &cwd)?;

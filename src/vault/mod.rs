@@ -137,21 +137,24 @@ pub const TEMPLATE_FUNCTION: &str = "__srplay_vault";
 
 /// The value a `!vault` scalar loads as: a template that decrypts it when a
 /// template first reads the variable. Its result is the plaintext, never templated
-/// again (Ansible treats decrypted values as data, not as templates).
+/// again (Ansible treats decrypted values as data, not as templates). The text goes
+/// in as a list of its lines: a string literal with escaped newlines would not
+/// survive the trip through the template engine's lexer unchanged.
 pub fn inline_template(vaulttext: &str, span: &Span) -> String {
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let lines: Vec<String> = vaulttext.lines().map(quote).collect();
     format!(
-        "{{{{ {TEMPLATE_FUNCTION}({}, {}) }}}}",
-        quote(vaulttext),
+        "{{{{ {TEMPLATE_FUNCTION}([{}], {}) }}}}",
+        lines.join(", "),
         quote(&span.to_string())
     )
 }
 
 /// Decrypt a `!vault` value found at `origin` (`file:line:column`), for the template
 /// function of [`inline_template`].
-pub fn decrypt_inline(vaulttext: &str, origin: &str) -> Result<String, String> {
+pub fn decrypt_inline(lines: &[String], origin: &str) -> Result<String, String> {
     let decrypted = installed()
-        .decrypt(vaulttext)
+        .decrypt(&lines.join("\n"))
         .map_err(|e| format!("Attempt to use undecryptable variable defined at {origin}: {e}"))?;
     String::from_utf8(decrypted.plaintext)
         .map_err(|_| format!("the vaulted value at {origin} does not decrypt to UTF-8 text"))

@@ -74,7 +74,7 @@ pub fn load(
         }
     }
     match last_error {
-        Some(e) if secrets.is_empty() => Err(Error::options(e)),
+        Some(e) if secrets.is_empty() => Err(Error::other(e)),
         _ => Ok(secrets),
     }
 }

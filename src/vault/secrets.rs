@@ -21,6 +21,11 @@ impl Secret {
             password: password.into(),
         }
     }
+
+    /// The same password under another vault id (`edit` keeps the file's own id).
+    pub fn relabel(&self, vault_id: &str) -> Secret {
+        Secret::new(vault_id, self.password.clone())
+    }
 }
 
 // Never print a password, not even in a debug dump.
@@ -31,13 +36,13 @@ impl std::fmt::Debug for Secret {
 }
 
 /// What decrypting gave, and which vault id's password did it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Decrypted {
     pub plaintext: Vec<u8>,
     /// The vault id named in the envelope (kept when the text is encrypted again).
     pub envelope_id: String,
-    /// The vault id of the password that worked.
-    pub used_id: String,
+    /// The password that worked.
+    pub used: Secret,
 }
 
 /// The passwords known to this run.
@@ -85,7 +90,7 @@ impl Secrets {
                     let found = Decrypted {
                         plaintext,
                         envelope_id: env.vault_id.clone(),
-                        used_id: secret.vault_id.clone(),
+                        used: secret.clone(),
                     };
                     if let Ok(mut c) = self.cache.lock() {
                         c.insert(vaulttext.to_string(), found.clone());
@@ -131,10 +136,4 @@ pub fn encrypt(plaintext: &[u8], secret: &Secret) -> Result<String, VaultError> 
     }
     let body = cipher::encrypt(plaintext, &secret.password)?;
     Ok(envelope::format(&body, &secret.vault_id))
-}
-
-/// Encrypt under a given vault id label (rekey and edit keep the file's own id).
-pub fn encrypt_as(plaintext: &[u8], secret: &Secret, vault_id: &str) -> Result<String, VaultError> {
-    let relabelled = Secret::new(vault_id, secret.password.clone());
-    encrypt(plaintext, &relabelled)
 }

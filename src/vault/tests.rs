@@ -40,7 +40,7 @@ fn decrypts_what_ansible_vault_wrote() {
     }
     let got = both().decrypt(&fixture("v12-dev.vault")).unwrap();
     assert_eq!(
-        (got.envelope_id.as_str(), got.used_id.as_str()),
+        (got.envelope_id.as_str(), got.used.vault_id.as_str()),
         ("dev", "dev")
     );
     let empty = both().decrypt(&fixture("empty.vault")).unwrap();
@@ -115,7 +115,7 @@ fn the_envelope_id_is_tried_first_then_every_other() {
     let relabelled = fixture("v11.vault").replacen("1.1;AES256", "1.2;AES256;dev", 1);
     let got = both().decrypt(&relabelled).unwrap();
     assert_eq!(
-        (got.envelope_id.as_str(), got.used_id.as_str()),
+        (got.envelope_id.as_str(), got.used.vault_id.as_str()),
         ("dev", "default")
     );
 }
