@@ -132,6 +132,18 @@ pub fn open_file_text(text: String, path: &Path) -> Result<String, Error> {
     })
 }
 
+/// A file on the controller that a module ships or a lookup reads: decrypted when
+/// it is vaulted and `decrypt` is on (the `decrypt:` parameter of `copy`, `script`,
+/// `unarchive`; always for `template` and the `file` lookup, as Ansible's loader).
+pub fn read_controller_file(path: &Path, decrypt: bool) -> Result<Vec<u8>, String> {
+    let data =
+        std::fs::read(path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
+    if !decrypt {
+        return Ok(data);
+    }
+    open_file_bytes(data, path).map_err(|e| e.message)
+}
+
 /// The name of the template function that decrypts a `!vault` value when read.
 pub const TEMPLATE_FUNCTION: &str = "__srplay_vault";
 
