@@ -59,13 +59,7 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
     }
     let config = Config::load(&cwd)?;
     // Vault passwords first: `-e @file`, the inventory and the playbooks may be vaulted.
-    let vault_options = vault_cmd::password_options(&cli.vault, &config);
-    let vault_secrets = crate::vault::passwords::load(
-        &vault_options,
-        crate::vault::passwords::Prompting::Existing,
-        false,
-    )?;
-    crate::vault::install(crate::vault::Secrets::new(vault_secrets));
+    vault_cmd::install_secrets(&cli.vault, &config)?;
     let opts = options(&cli, &config, &cwd)?;
     let sources = inventory_sources(&cli.inventory, &config);
     let inventory = Inventory::load(&sources, &cwd)?;

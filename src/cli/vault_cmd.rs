@@ -135,6 +135,14 @@ pub fn password_options(args: &VaultPasswordArgs, config: &Config) -> PasswordOp
     }
 }
 
+/// Read the passwords a run (or `srplay inventory`) is given and install them for
+/// every loader; no prompt unless asked, as ansible-playbook.
+pub fn install_secrets(args: &VaultPasswordArgs, config: &Config) -> Result<(), Error> {
+    let list = passwords::load(&password_options(args, config), Prompting::Existing, false)?;
+    crate::vault::install(Secrets::new(list));
+    Ok(())
+}
+
 pub fn run(args: VaultArgs, cwd: &Path) -> Result<i32, Error> {
     let config = Config::load(cwd)?;
     match args.action {

@@ -106,7 +106,7 @@ fn unpad(mut data: Vec<u8>) -> Result<Vec<u8>, VaultError> {
     let pad = data.last().copied().unwrap_or(0) as usize;
     let valid = (1..=BLOCK).contains(&pad)
         && data.len() >= pad
-        && data.len() % BLOCK == 0
+        && data.len().is_multiple_of(BLOCK)
         && data[data.len() - pad..].iter().all(|b| *b as usize == pad);
     if !valid {
         return Err(VaultError::Format(

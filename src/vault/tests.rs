@@ -189,10 +189,11 @@ fn inline_values_decrypt_when_read_and_fail_with_their_origin() {
     let span = Span::new(Arc::new("vars.yml".into()), 3, 7);
     let tpl = inline_template(&fixture("v11.vault"), &span);
     assert!(
-        tpl.starts_with("{{ __srplay_vault(\"$ANSIBLE_VAULT;1.1;AES256\\n"),
+        tpl.starts_with("{{ __srplay_vault([\"$ANSIBLE_VAULT;1.1;AES256\", \""),
         "{tpl}"
     );
-    let err = decrypt_inline(&fixture("v11.vault"), "vars.yml:3:7").unwrap_err();
+    let lines: Vec<String> = fixture("v11.vault").lines().map(String::from).collect();
+    let err = decrypt_inline(&lines, "vars.yml:3:7").unwrap_err();
     assert!(
         err.starts_with("Attempt to use undecryptable variable defined at vars.yml:3:7"),
         "{err}"
