@@ -334,3 +334,70 @@ fn bad_passwords_fail_as_ansible_vault_does() {
         run(&ansible, &dir, &two, None).status.code()
     );
 }
+
+#[test]
+fn edit_encrypts_again_only_a_changed_file_and_leaves_no_temp() {
+    let Some(ansible) = ansible_vault_or_skip() else {
+        return;
+    };
+    let dir = Dir::new();
+    dir.write("f.yml", PLAIN);
+    ok(
+        run(
+            &ansible,
+            &dir,
+            &["encrypt", "--vault-id", "dev@pw-dev", "f.yml"],
+            None,
+        ),
+        "encrypt",
+    );
+    let tmp = dir.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let edit = |editor: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_srplay"));
+        cmd.args(["vault", "edit", "--vault-id", "dev@pw-dev", "f.yml"])
+            .current_dir(dir.tmp.path())
+            .env("EDITOR", editor)
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null());
+        ok(cmd.output().unwrap(), "srplay vault edit")
+    };
+    let before = dir.read("f.yml");
+    edit("true");
+    assert_eq!(
+        dir.read("f.yml"),
+        before,
+        "an unchanged file is not rewritten"
+    );
+    edit("sed -i s/5432/6543/");
+    let after = dir.read("f.yml");
+    assert!(
+        after.starts_with("$ANSIBLE_VAULT;1.2;AES256;dev\n"),
+        "the file keeps its vault id"
+    );
+    let shown = ok(
+        run(
+            &ansible,
+            &dir,
+            &["view", "--vault-id", "dev@pw-dev", "f.yml"],
+            None,
+        ),
+        "view",
+    );
+    assert_eq!(shown, PLAIN.replace("5432", "6543"));
+    let failed = {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_srplay"));
+        cmd.args(["vault", "edit", "--vault-id", "dev@pw-dev", "f.yml"])
+            .current_dir(dir.tmp.path())
+            .env("EDITOR", "false")
+            .env("TMPDIR", &tmp);
+        cmd.output().unwrap()
+    };
+    assert!(!failed.status.success());
+    assert_eq!(dir.read("f.yml"), after, "a failed editor changes nothing");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the temp dir is gone"
+    );
+}
