@@ -647,7 +647,20 @@ fn a_failed_install_is_recorded_and_resumed() {
     c.run(&["show", "n1"])
         .ok()
         .stdout_has("state:    failed")
-        .stdout_has("failed task: check the disk");
+        .stdout_has("failed task: check the disk")
+        .stdout_has("run:      2");
+    // The node's state came from its run's record, which `srplay runs` shows.
+    let runs = Command::new(env!("CARGO_BIN_EXE_srplay"))
+        .args(["runs", "show", "-i", "inventory/hosts"])
+        .current_dir(c.path())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&runs.stdout);
+    assert!(
+        shown.contains("n1: failed at 'check the disk' (addnode.yml:"),
+        "{shown}"
+    );
+    assert!(shown.contains("disk too small"), "{shown}");
     assert!(c.hosts().contains(&format!(
         "[new-compute]\n{}",
         line("n1", "10.0.0.11", "compute")

@@ -6,6 +6,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use super::inventory_cmd::InventoryArgs;
 use super::node_cmd::NodeArgs;
+use super::runs_cmd::RunsArgs;
 use super::vault_cmd::VaultArgs;
 
 /// Run Ansible playbooks natively: the same playbooks, inventories and options as
@@ -21,8 +22,9 @@ use super::vault_cmd::VaultArgs;
     disable_help_subcommand = true,
     subcommand_value_name = "COMMAND",
     after_help = "`srplay PLAYBOOK...` runs playbooks as ansible-playbook does. A first argument \
-                  that names a command (`inventory`, `node`, `vault`) runs that command instead: to run a \
-                  playbook file literally named `inventory`, `node` or `vault`, write `./inventory`."
+                  that names a command (`inventory`, `node`, `runs`, `vault`) runs that command instead: to run a \
+                  playbook file literally named like one, write `./inventory`. Every run is \
+                  recorded in .srplay/runs/ beside the inventory (`srplay runs list`)."
 )]
 pub struct Cli {
     /// A command other than running playbooks.
@@ -84,6 +86,13 @@ pub struct Cli {
     /// Start the playbook at the task with this name.
     #[arg(long = "start-at-task", value_name = "START_AT_TASK")]
     pub start_at_task: Option<String>,
+
+    /// Go on with a recorded run that failed: only its failed or unreachable hosts, each
+    /// from the task where it stopped (default: the newest unfinished run of this
+    /// inventory). Give the same playbooks and inventory; put it after the playbooks or
+    /// write --resume=ID.
+    #[arg(long = "resume", value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
 
     /// Run handlers even when a task fails.
     #[arg(long = "force-handlers")]
@@ -178,6 +187,8 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// The cluster's node table, kept in its INI inventory: list, show, add, remove, replace.
     Node(NodeArgs),
+    /// The records of past runs: list, show.
+    Runs(RunsArgs),
     /// Encrypt, decrypt, view, edit and rekey Ansible Vault files, as ansible-vault does.
     Vault(VaultArgs),
 }

@@ -7,6 +7,8 @@ mod extra_vars;
 mod inventory_cmd;
 mod listing;
 mod node_cmd;
+mod resume;
+mod runs_cmd;
 mod vault_cmd;
 
 use std::path::Path;
@@ -16,8 +18,9 @@ use clap::Parser;
 use crate::diagnostic::{self, Error};
 use crate::engine::{RunOptions, Runner, TagFilter, exit};
 use crate::inventory::Inventory;
-use crate::output::HumanOutput;
+use crate::output::{Event, HumanOutput, Output, RunInfo, Tee};
 use crate::playbook::Loader;
+use crate::state::runs;
 use crate::value::Map;
 
 pub use args::{Cli, Command};
@@ -54,6 +57,7 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
     match cli.command.take() {
         Some(Command::Inventory(args)) => return inventory_cmd::run(args, &cwd),
         Some(Command::Node(args)) => return node_cmd::run(args, &cwd),
+        Some(Command::Runs(args)) => return runs_cmd::run(args, &cwd),
         Some(Command::Vault(args)) => return vault_cmd::run(args, &cwd),
         None => {}
     }
@@ -120,19 +124,49 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         print!("{text}");
         return Ok(exit::OK);
     }
-    let out = Box::new(HumanOutput::new(opts.verbosity, opts.diff));
-    let runner = Runner::new(opts, inventory, loader, out)?;
+    let info = RunInfo {
+        argv: std::env::args().collect(),
+        playbooks: cli.playbooks.clone(),
+        inventory: sources,
+        check: opts.check,
+        started: std::time::SystemTime::now(),
+    };
+    let resume = match &cli.resume {
+        Some(id) => Some(resume::prepare(id, &info, &cwd)?),
+        None => None,
+    };
+    let mut sinks: Vec<Box<dyn Output>> =
+        vec![Box::new(HumanOutput::new(opts.verbosity, opts.diff))];
+    if let Some(record) = runs::start_record(
+        &info.inventory,
+        &cwd,
+        resume.as_ref().map(|(id, _)| id.clone()),
+    ) {
+        sinks.push(Box::new(record));
+    }
+    let out = Box::new(Tee(sinks));
+    let mut runner = Runner::new(opts, inventory, loader, out)?;
+    if let Some((_, plan)) = resume {
+        runner = runner.resuming(plan);
+    }
+    runner.emit(&Event::RunStart(&info));
     for (_, pb) in &playbooks {
-        runner.run_playbook(pb)?;
+        if let Err(e) = runner.run_playbook(pb) {
+            runner.emit(&Event::RunEnd {
+                exit_code: e.kind.exit_code(),
+            });
+            return Err(e);
+        }
         if runner.stopped() {
             break;
         }
     }
-    let code = runner.finish();
+    let mut code = runner.finish();
     if crate::interrupt::requested() {
         eprintln!("[ERROR]: User interrupted execution");
-        return Ok(exit::USER_INTERRUPTED);
+        code = exit::USER_INTERRUPTED;
     }
+    runner.emit(&Event::RunEnd { exit_code: code });
     Ok(code)
 }
 

@@ -3,7 +3,6 @@
 //! each edit). `add` and `remove` run the role's playbook on the node unless `--no-run`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use clap::{ArgAction, Args, Subcommand};
 
@@ -11,11 +10,12 @@ use super::{Cli, Config};
 use crate::diagnostic::{Error, Result};
 use crate::engine::{Runner, exit};
 use crate::inventory::Inventory;
-use crate::output::{Event, HumanOutput, Output, Status};
+use crate::output::{Event, HumanOutput, Output, RunInfo, Tee};
 use crate::playbook::Loader;
 use crate::state::nodes::{
     self, Node, NodeRecord, NodeState, NodeTable, Role, StateFile, host_line, roles_text,
 };
+use crate::state::runs::{self, Record};
 use crate::state::store::Store;
 
 /// The environment variable `node add` reads the node's SSH password from.
@@ -26,7 +26,8 @@ const PASSWORD_ENV: &str = "SRPLAY_NODE_PASSWORD";
 The inventory stays plain Ansible INI: nodes not yet installed are in [new-<role>], installed \
 ones in [<role>] (manage nodes also in [etcd]). srplay keeps what groups cannot say (failed, \
 the failing task, timestamps) in .srplay/<inventory>.nodes.json beside the inventory, locks \
-edits with .srplay/<inventory>.lock and keeps backups in .srplay/backups/.")]
+edits with .srplay/<inventory>.lock, keeps backups in .srplay/backups/ and the record of each \
+playbook run in .srplay/runs/ (`srplay runs list`).")]
 pub struct NodeArgs {
     /// The cluster's INI inventory.
     #[arg(
@@ -227,6 +228,12 @@ fn show(store: &Store, id: &str) -> Result<i32> {
         if let Some(msg) = &record.message {
             println!("message:  {msg}");
         }
+        if let Some(run) = &record.run {
+            println!(
+                "run:      {run} (`srplay runs show {run} -i {}`)",
+                store.inventory.display()
+            );
+        }
     }
     for line in table.doc.host_lines(id) {
         println!(
@@ -377,6 +384,7 @@ fn add(store: &Store, args: AddArgs, cwd: &Path) -> Result<i32> {
                 let mut record = NodeRecord::new(NodeState::Failed);
                 record.failed_task = failure.task.clone();
                 record.message = Some(failure.message.clone());
+                record.run = failure.run.clone();
                 state.nodes.insert(id.clone(), record);
                 Ok(())
             })?;
@@ -420,6 +428,7 @@ fn remove(store: &Store, args: RemoveArgs, cwd: &Path) -> Result<i32> {
                 let mut record = NodeRecord::new(NodeState::Removing);
                 record.failed_task = failure.task.clone();
                 record.message = Some(failure.message.clone());
+                record.run = failure.run.clone();
                 state.nodes.insert(id.clone(), record);
                 Ok(())
             })?;
@@ -530,6 +539,8 @@ fn new_uuid() -> String {
 struct Failure {
     task: Option<String>,
     message: String,
+    /// The run's record.
+    run: Option<String>,
 }
 
 impl Failure {
@@ -548,8 +559,6 @@ impl Failure {
     }
 }
 
-/// Run `playbooks` on the node alone (`--limit ID -e noderule=ROLES`), as the plain
-/// `srplay PLAYBOOK` run would, and report the first failing task of the node.
 /// Reach the new node as its playbook will (the inventory's group variables, the
 /// node's address, port and user, `ansible.cfg`), and run `true` there: a node that
 /// cannot be reached is refused before anything is written.
@@ -603,6 +612,9 @@ fn check_reachable(
     Ok(())
 }
 
+/// Run `playbooks` on the node alone (`--limit ID -e noderule=ROLES`), as the plain
+/// `srplay PLAYBOOK` run would, with a run record; a failure is the node's failing task
+/// and message as the record has them.
 fn run_playbooks(
     cwd: &Path,
     store: &Store,
@@ -615,6 +627,7 @@ fn run_playbooks(
     let load_failure = |e: Error| Failure {
         task: None,
         message: e.to_string(),
+        run: None,
     };
     let config = Config::load(cwd).map_err(load_failure)?;
     let cli = Cli {
@@ -633,74 +646,65 @@ fn run_playbooks(
         .map(|p| loader.load_playbook(p).map(|pb| (p, pb)))
         .collect::<Result<Vec<_>>>()
         .map_err(load_failure)?;
-    let failure = Arc::new(Mutex::new(None));
-    let out = Box::new(FailureRecorder {
-        inner: HumanOutput::new(opts.verbosity, opts.diff),
-        host: id.to_string(),
-        task: String::new(),
-        failure: failure.clone(),
-    });
+    let info = RunInfo {
+        argv: std::env::args().collect(),
+        playbooks: playbooks.to_vec(),
+        inventory: cli.inventory.clone(),
+        check: false,
+        started: std::time::SystemTime::now(),
+    };
+    let mut sinks: Vec<Box<dyn Output>> =
+        vec![Box::new(HumanOutput::new(opts.verbosity, opts.diff))];
+    let mut recorded = None;
+    if let Some(record) = runs::start_record(&info.inventory, cwd, None) {
+        recorded = Some((record.id.clone(), record.path.clone()));
+        sinks.push(Box::new(record));
+    }
+    let out = Box::new(Tee(sinks));
     let runner = Runner::new(opts, inventory, loader, out).map_err(load_failure)?;
+    runner.emit(&Event::RunStart(&info));
     for (path, pb) in &books {
         println!(
             "running {} --limit {id} -e noderule={noderule}",
             path.display()
         );
-        runner.run_playbook(pb).map_err(load_failure)?;
+        if let Err(e) = runner.run_playbook(pb) {
+            runner.emit(&Event::RunEnd {
+                exit_code: e.kind.exit_code(),
+            });
+            return Err(load_failure(e));
+        }
         if runner.stopped() {
             break;
         }
     }
-    let code = runner.finish();
-    let recorded = failure.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let mut code = runner.finish();
     if crate::interrupt::requested() {
-        return Err(Failure {
-            task: recorded.map(|(task, _)| task),
-            message: "interrupted (Ctrl-C)".into(),
-        });
+        code = exit::USER_INTERRUPTED;
     }
-    match (code, recorded) {
-        (exit::OK, _) => Ok(()),
-        (_, Some((task, message))) => Err(Failure {
-            task: Some(task),
-            message,
-        }),
-        (code, None) => Err(Failure {
-            task: None,
-            message: format!("the playbook run ended with exit code {code}"),
-        }),
+    runner.emit(&Event::RunEnd { exit_code: code });
+    drop(runner);
+    if code == exit::OK {
+        return Ok(());
     }
-}
-
-/// Passes every event to the human output, and keeps the first failure of one host.
-struct FailureRecorder {
-    inner: HumanOutput,
-    host: String,
-    task: String,
-    failure: Arc<Mutex<Option<(String, String)>>>,
-}
-
-impl Output for FailureRecorder {
-    fn event(&mut self, event: &Event<'_>) {
-        match event {
-            Event::TaskStart { name, .. } => self.task = name.to_string(),
-            Event::Result(r)
-                if r.host == self.host
-                    && !r.ignored
-                    && matches!(r.status, Status::Failed | Status::Unreachable) =>
-            {
-                let mut slot = self.failure.lock().unwrap_or_else(|e| e.into_inner());
-                if slot.is_none() {
-                    let msg = r
-                        .result
-                        .get("msg")
-                        .map(crate::value::to_display_string)
-                        .unwrap_or_else(|| "failed".into());
-                    *slot = Some((self.task.clone(), msg));
-                }
-            }
-            _ => {}
-        }
-        self.inner.event(event);
-    }
+    // The node's failure as its run's record has it.
+    let failed = recorded
+        .as_ref()
+        .and_then(|(_, path)| Record::read(path).ok())
+        .and_then(|r| r.hosts().shift_remove(id))
+        .and_then(|h| h.failure)
+        .map(|(_, f)| f);
+    let message = if code == exit::USER_INTERRUPTED {
+        "interrupted (Ctrl-C)".to_string()
+    } else {
+        failed
+            .as_ref()
+            .and_then(|f| f.msg.clone())
+            .unwrap_or_else(|| format!("the playbook run ended with exit code {code}"))
+    };
+    Err(Failure {
+        task: failed.map(|f| f.task),
+        message,
+        run: recorded.map(|(id, _)| id),
+    })
 }

@@ -178,7 +178,8 @@ impl Connection for LocalConnection {
 
     fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
         if self.becomes() {
-            return shell_ops::write_file(self, path, shell_ops::Content::Inline(data), attrs);
+            return shell_ops::write_file(self, path, shell_ops::Content::Inline(data), attrs)
+                .map(drop);
         }
         let dest = Path::new(path);
         let dir = parent_dir(dest);
@@ -289,7 +290,7 @@ impl Connection for LocalConnection {
 
     fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, follow: bool) -> ConnResult<()> {
         if self.becomes() {
-            return shell_ops::set_attrs(self, path, attrs, follow);
+            return shell_ops::set_attrs(self, path, attrs, follow).map(drop);
         }
         let p = Path::new(path);
         let uid = attrs.owner.as_deref().map(resolve_uid).transpose()?;

@@ -87,29 +87,56 @@ fn run_ok(r: &mut dyn ShellRunner, script: &str, what: &str) -> ConnResult<ExecO
 
 const STAT_FORMAT: &str = "%f|%u|%g|%U|%G|%s|%i|%d|%h|%x|%y|%z";
 
+/// What `stat` says of a path without following a link, then following it: for
+/// anything but a symlink the two are the same.
+pub type StatPair = (Option<FileStat>, Option<FileStat>);
+
 pub fn stat(r: &mut dyn ShellRunner, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
-    let p = quote(path)?;
-    let flag = if follow { "-L " } else { "" };
-    let script = format!(
-        "if [ -e {p} ] || {{ [ -z '{flag}' ] && [ -L {p} ]; }}; then\n\
-         stat {flag}-c '{STAT_FORMAT}' -- {p} || exit 1\n\
-         [ -L {p} ] && [ -z '{flag}' ] && readlink -- {p}\n\
-         exit 0; fi; echo missing"
-    );
+    let (lstat, stat) = stat_pair(r, path)?;
+    Ok(if follow { stat } else { lstat })
+}
+
+/// Both answers of [`stat`] in one step, so that a cache can keep them both.
+pub fn stat_pair(r: &mut dyn ShellRunner, path: &str) -> ConnResult<StatPair> {
+    let script = stat_pair_script(&quote(path)?);
     let out = run_ok(r, &script, &format!("cannot stat {path}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    parse_stat_pair(&out.stdout, path)
+}
+
+/// Prints the path's own stat line (`missing` when there is nothing), and for a
+/// symlink its target and the stat line of what it points to (`missing` if dangling).
+fn stat_pair_script(p: &str) -> String {
+    format!(
+        "if [ -L {p} ]; then stat -c '{STAT_FORMAT}' -- {p} || exit 1; readlink -- {p}
+         if [ -e {p} ]; then stat -L -c '{STAT_FORMAT}' -- {p} || exit 1; else echo missing; fi
+         elif [ -e {p} ]; then stat -c '{STAT_FORMAT}' -- {p} || exit 1
+         else echo missing; fi
+"
+    )
+}
+
+fn parse_stat_pair(stdout: &[u8], path: &str) -> ConnResult<StatPair> {
+    let text = String::from_utf8_lossy(stdout);
     let mut lines = text.split('\n');
-    let first = lines.next().unwrap_or_default();
-    if first == "missing" {
-        return Ok(None);
+    let Some(mut own) = stat_line(lines.next(), path)? else {
+        return Ok((None, None));
+    };
+    if own.kind != FileKind::Symlink {
+        return Ok((Some(own.clone()), Some(own)));
     }
-    let mut st = parse_stat(first).ok_or_else(|| {
-        ConnError::new(format!("cannot stat {path}: unexpected output {first:?}"))
-    })?;
-    if st.kind == FileKind::Symlink {
-        st.link_target = lines.next().map(str::to_string);
+    own.link_target = lines.next().map(str::to_string);
+    let followed = stat_line(lines.next(), path)?;
+    Ok((Some(own), followed))
+}
+
+/// One line of [`stat_pair_script`]'s output: `missing`, or `STAT_FORMAT`'s fields.
+fn stat_line(line: Option<&str>, path: &str) -> ConnResult<Option<FileStat>> {
+    match line.unwrap_or_default() {
+        "missing" => Ok(None),
+        line => parse_stat(line).map(Some).ok_or_else(|| {
+            ConnError::new(format!("cannot stat {path}: unexpected output {line:?}"))
+        }),
     }
-    Ok(Some(st))
 }
 
 fn parse_stat(line: &str) -> Option<FileStat> {
@@ -168,13 +195,14 @@ pub enum Content<'a> {
 
 /// Atomic replace, as [`Connection::write_file`](super::Connection::write_file): a
 /// temp file beside `path`, its mode and owner set (given, else the replaced file's,
-/// else 0666 less umask), then renamed over `path`.
+/// else 0666 less umask), then renamed over `path`. The same step stats the new file,
+/// which modules nearly always ask for next.
 pub fn write_file(
     r: &mut dyn ShellRunner,
     path: &str,
     content: Content<'_>,
     attrs: &FileAttrs,
-) -> ConnResult<()> {
+) -> ConnResult<StatPair> {
     let p = quote(path)?;
     let dir = quote(parent_of(path))?;
     let fill = match content {
@@ -215,17 +243,19 @@ pub fn write_file(
     let script = format!(
         "d={p}\n{fill}{mode} || exit 1\n{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n"
     );
-    let script = match content {
+    let mut script = match content {
         // The upload is gone once copied, whatever happened.
         Content::Uploaded {
             path: up,
             beside: false,
         } => {
-            format!("{script}rm -f -- {}", quote(up)?)
+            format!("{script}rm -f -- {}\n", quote(up)?)
         }
         _ => script,
     };
-    run_ok(r, &script, &format!("cannot write {path}")).map(drop)
+    script.push_str(&stat_pair_script(&p));
+    let out = run_ok(r, &script, &format!("cannot write {path}"))?;
+    parse_stat_pair(&out.stdout, path)
 }
 
 fn owner_spec(attrs: &FileAttrs) -> ConnResult<Option<String>> {
@@ -307,12 +337,13 @@ pub fn link(
     run_ok(r, &script, &format!("cannot create link {link}")).map(drop)
 }
 
+/// Set owner, group and mode; the same step stats the path afterwards.
 pub fn set_attrs(
     r: &mut dyn ShellRunner,
     path: &str,
     attrs: &FileAttrs,
     follow: bool,
-) -> ConnResult<()> {
+) -> ConnResult<StatPair> {
     let p = quote(path)?;
     let mut script = String::new();
     if let Some(spec) = owner_spec(attrs)? {
@@ -328,10 +359,9 @@ pub fn set_attrs(
         };
         script.push_str(&format!("{guard}chmod {mode:o} -- {p} || exit 1\n"));
     }
-    if script.is_empty() {
-        return Ok(());
-    }
-    run_ok(r, &script, &format!("cannot set attributes of {path}")).map(drop)
+    script.push_str(&stat_pair_script(&p));
+    let out = run_ok(r, &script, &format!("cannot set attributes of {path}"))?;
+    parse_stat_pair(&out.stdout, path)
 }
 
 pub fn set_times(r: &mut dyn ShellRunner, path: &str, atime: f64, mtime: f64) -> ConnResult<()> {

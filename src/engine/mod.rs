@@ -10,12 +10,13 @@ mod loops;
 mod options;
 mod play;
 mod result;
+mod resume;
 mod tags;
 mod task;
 mod templating;
 mod walk;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use indexmap::{IndexMap, IndexSet};
@@ -28,6 +29,7 @@ use crate::template::Templar;
 
 pub use host::{HostState, connect};
 pub use options::RunOptions;
+pub use resume::{ResumePlan, ResumePoint};
 pub use tags::TagFilter;
 
 /// Exit codes of ansible-playbook.
@@ -60,6 +62,13 @@ pub struct Runner {
     pub(crate) abort: AtomicBool,
     /// Connections to `delegate_to` hosts, kept for the run like the hosts' own.
     pub(crate) delegates: Mutex<IndexMap<String, SharedConnection>>,
+    /// Plays started so far, across playbooks: a play's index in the run.
+    pub(crate) plays: AtomicUsize,
+    /// `--resume`: where each resumed host goes on (the run is limited to them).
+    pub(crate) resume: Option<ResumePlan>,
+    pub(crate) resume_progress: Mutex<resume::Progress>,
+    /// Why resuming stopped the run (the playbook changed under the record).
+    pub(crate) resume_error: Mutex<Option<Error>>,
 }
 
 /// A connection several hosts' tasks may use in turn (one step at a time).
@@ -91,10 +100,20 @@ impl Runner {
             dead: Mutex::new(IndexSet::new()),
             abort: AtomicBool::new(false),
             delegates: Mutex::new(IndexMap::new()),
+            plays: AtomicUsize::new(0),
+            resume: None,
+            resume_progress: Mutex::new(resume::Progress::default()),
+            resume_error: Mutex::new(None),
         })
     }
 
-    pub(crate) fn emit(&self, event: &Event<'_>) {
+    /// Run only the plan's hosts, each from its resume point on.
+    pub fn resuming(mut self, plan: ResumePlan) -> Runner {
+        self.resume = Some(plan);
+        self
+    }
+
+    pub fn emit(&self, event: &Event<'_>) {
         self.out
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -132,6 +151,14 @@ impl Runner {
                 break;
             }
             play::PlayRun::run(self, play)?;
+            if let Some(e) = self
+                .resume_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                return Err(e);
+            }
         }
         Ok(())
     }

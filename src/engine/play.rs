@@ -1,6 +1,7 @@
 //! One play: its hosts and batches (`serial`), its variables, facts, the task
 //! sections with handlers flushed after each, and the play-level failure rules.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -40,6 +41,11 @@ pub struct Handler {
 pub struct PlayRun<'r> {
     pub r: &'r Runner,
     pub play: &'r Play,
+    /// The play's index in the run (across its playbooks).
+    pub index: usize,
+    /// How many tasks each host has taken part in so far (handlers aside): a task's
+    /// position in the host's sequence, which `--resume` finds tasks by.
+    pub positions: Mutex<HashMap<String, usize>>,
     pub root: Arc<Frame>,
     pub play_vars: Arc<Map>,
     pub vars_prompt: Arc<Map>,
@@ -105,6 +111,9 @@ impl<'r> PlayRun<'r> {
             hosts.retain(|h| allowed.contains(h));
         }
         hosts.retain(|h| !r.is_dead(h));
+        if let Some(plan) = &r.resume {
+            hosts.retain(|h| plan.contains_key(h));
+        }
         if let Some(order) = &play.order {
             match value::to_display_string(order).as_str() {
                 "reverse_inventory" => hosts.reverse(),
@@ -136,7 +145,11 @@ impl<'r> PlayRun<'r> {
                 name
             }
         };
-        r.emit(&Event::PlayStart { name: &title });
+        let index = r.plays.fetch_add(1, Ordering::Relaxed);
+        r.emit(&Event::PlayStart {
+            name: &title,
+            hosts: &hosts,
+        });
         if hosts.is_empty() {
             r.emit(&Event::NoHostsMatched);
             return Ok(());
@@ -150,6 +163,8 @@ impl<'r> PlayRun<'r> {
         let run = PlayRun {
             r,
             play,
+            index,
+            positions: Mutex::new(HashMap::new()),
             root: Frame::root(play.keywords.clone()),
             play_vars,
             vars_prompt: Arc::new(prompted_vars(play, &r.opts.extra_vars)),
@@ -216,6 +231,7 @@ impl<'r> PlayRun<'r> {
                 break;
             }
         }
+        run.check_resume_reached();
         let state = run.state.lock().unwrap_or_else(|e| e.into_inner());
         for (h, s) in state.iter() {
             if s.failed || s.unreachable {

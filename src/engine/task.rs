@@ -273,6 +273,7 @@ impl PlayRun<'_> {
                 .get("quiet")
                 .and_then(value::to_bool)
                 .unwrap_or(false);
+        let (started, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
         let mut whens = frame.whens();
         whens.extend(task.keywords.when.iter().cloned());
         let mut out = HostOutcome {
@@ -304,6 +305,8 @@ impl PlayRun<'_> {
             verbose_always: ALWAYS_SHOWN.contains(&task.action.as_str()) && !no_log && !quiet,
             diff: Vec::new(),
             span: Some(task.span.clone()),
+            started,
+            duration: clock.elapsed(),
         };
 
         let Some(spec) = &task.loop_ else {

@@ -2,6 +2,7 @@
 //! run across hosts with a barrier after each, and dynamic includes expanded per
 //! host and run for the hosts that included the same file.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -10,7 +11,7 @@ use rayon::prelude::*;
 use super::frame::Frame;
 use super::play::PlayRun;
 use super::result::{Effect, HostOutcome};
-use crate::output::{Event, Status};
+use crate::output::{Event, Status, TaskInfo};
 use crate::playbook::{Block, Task, TaskNode};
 use crate::template::Scope;
 use crate::value::{self, Value};
@@ -131,11 +132,21 @@ impl PlayRun<'_> {
         }
         let hostvars = self.hostvars();
         let title = self.task_title(task, frame, &active[0], &hostvars);
-        let is_meta = task.action == "meta";
-        let banner = Event::TaskStart {
-            name: &title,
-            handler,
+        let (positions, active) = if handler {
+            (HashMap::new(), active)
+        } else {
+            self.count_and_resume(task, &title, active)
         };
+        if active.is_empty() {
+            return;
+        }
+        let is_meta = task.action == "meta";
+        let banner = Event::TaskStart(TaskInfo {
+            name: &title,
+            action: &task.action,
+            span: Some(&task.span),
+            handler,
+        });
         // Free strategy: hosts reach a task at different times, so its banner goes
         // out with each host's results (again when another task printed in between).
         if !self.free {
@@ -163,7 +174,14 @@ impl PlayRun<'_> {
                 let wave: Vec<_> = prepared.by_ref().take(throttle).collect();
                 outcomes.extend(
                     wave.into_par_iter()
-                        .map(|p| self.execute(task, frame, p))
+                        .map(|p| {
+                            self.r.emit(&Event::HostStart {
+                                host: &p.host,
+                                task: &title,
+                                position: positions.get(&p.host).copied(),
+                            });
+                            self.execute(task, frame, p)
+                        })
                         .collect::<Vec<_>>(),
                 );
             }
@@ -370,6 +388,8 @@ impl PlayRun<'_> {
                 verbose_always: false,
                 diff: Vec::new(),
                 span: None,
+                started: std::time::SystemTime::now(),
+                duration: std::time::Duration::ZERO,
             };
             self.r.emit(&Event::Result(&r));
             self.r.stat(h, |s| s.failed += 1);

@@ -199,8 +199,9 @@ pub(super) fn copy_file(
         }
         dest = format!("{}/{base}", dest.trim_end_matches('/'));
     }
+    // A destination that exists has its directory (one stat fewer on a second run).
     let parent = files::parent_dir(&dest);
-    if ctx.conn.stat(&parent, true)?.is_none() {
+    if ctx.conn.stat(&dest, false)?.is_none() && ctx.conn.stat(&parent, true)?.is_none() {
         return Ok(ModuleResult::failed(format!(
             "Destination directory {parent} does not exist"
         )));

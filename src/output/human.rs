@@ -160,11 +160,15 @@ pub fn render_diff(d: &crate::modules::Diff) -> String {
 impl Output for HumanOutput {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
+            Event::PlayStart { name, .. } => self.banner(&format!("PLAY [{name}]")),
             Event::NoHostsMatched => self.line("skipping: no hosts matched"),
-            Event::TaskStart { name, handler } => {
-                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
-                self.banner(&format!("{kind} [{name}]"));
+            Event::TaskStart(task) => {
+                let kind = if task.handler {
+                    "RUNNING HANDLER"
+                } else {
+                    "TASK"
+                };
+                self.banner(&format!("{kind} [{}]", task.name));
             }
             Event::Included { file, hosts, label } => {
                 let item = label.map(|l| format!(" => (item={l})")).unwrap_or_default();
@@ -172,6 +176,24 @@ impl Output for HumanOutput {
                 self.line(&text);
             }
             Event::Result(r) => self.result(r),
+            Event::Resumed {
+                host,
+                task,
+                span,
+                skipped,
+                ..
+            } => {
+                let place = span
+                    .map(|s| format!(" ({}:{})", shown_path(s.path()), s.line))
+                    .unwrap_or_default();
+                let text = format!(
+                    "resuming {host} at {task}{place}, skipping {skipped} task{}",
+                    if *skipped == 1 { "" } else { "s" }
+                );
+                self.line(&text);
+            }
+            // A person sees the banners and results; these are for records and progress.
+            Event::RunStart(_) | Event::HostStart { .. } | Event::RunEnd { .. } => {}
             Event::Retry {
                 host,
                 task,
@@ -219,6 +241,16 @@ impl Output for HumanOutput {
     }
 }
 
+/// A path relative to the current directory when it is under it.
+fn shown_path(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 /// Keys Ansible never shows in a result line.
 pub fn clean_result(result: &mut Map) {
     result.retain(|k, _| !k.starts_with("_ansible") && k != "invocation" && k != "diff");
@@ -245,10 +277,12 @@ mod tests {
     fn banners_are_80_columns_and_recap_is_aligned() {
         let buf = Buf::default();
         let mut out = HumanOutput::to_writer(0, false, Box::new(buf.clone()));
-        out.event(&Event::TaskStart {
+        out.event(&Event::TaskStart(super::super::TaskInfo {
             name: "debug",
+            action: "debug",
+            span: None,
             handler: false,
-        });
+        }));
         let mut stats = indexmap::IndexMap::new();
         stats.insert(
             "h1".to_string(),

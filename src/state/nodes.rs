@@ -132,6 +132,9 @@ pub struct NodeRecord {
     pub failed_task: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The record of the run that set this state (`srplay runs show ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
 }
 
 impl NodeRecord {
@@ -141,6 +144,7 @@ impl NodeRecord {
             updated: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             failed_task: None,
             message: None,
+            run: None,
         }
     }
 }

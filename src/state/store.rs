@@ -11,12 +11,14 @@
 //! - `.srplay/backups/<name>.<UTC timestamp>`: the inventory as it was before each edit
 //!   (the newest [`BACKUPS_KEPT`] are kept).
 //!
-//! Every file is replaced atomically: a temporary file in the same directory, written and
+//! `.srplay/` and its directories are 0700 and its files 0600: they name hosts, tasks
+//! and failures. Every file is replaced atomically: a temporary file in the same directory, written and
 //! fsynced, renamed over the old one, then the directory fsynced. A process killed at any
 //! instant leaves the old inventory or the new one, never a mix.
 
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -104,12 +106,13 @@ impl Store {
     /// Take the exclusive lock (waiting for another edit to finish), then read.
     pub fn lock(&self) -> Result<Locked<'_>> {
         let own = self.own_dir();
-        fs::create_dir_all(&own).map_err(|e| write_err(&own, &e))?;
+        private_dir(&own)?;
         let lock_path = own.join(format!("{}.lock", self.name));
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&lock_path)
             .map_err(|e| write_err(&lock_path, &e))?;
         lock.lock().map_err(|e| {
@@ -140,7 +143,7 @@ impl Locked<'_> {
         let store = self.store;
         if new_text != self.text {
             let backups = store.backups_dir();
-            fs::create_dir_all(&backups).map_err(|e| write_err(&backups, &e))?;
+            private_dir(&backups)?;
             let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
             write_atomic(
                 &backups.join(format!("{}.{stamp}", store.name)),
@@ -155,6 +158,27 @@ impl Locked<'_> {
         test_delay();
         Ok(())
     }
+}
+
+/// Create `dir` and its missing parents 0700, and make `dir` and its `.srplay` parent
+/// 0700 when an older srplay (or a umask) left them open.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| write_err(dir, &e))?;
+    let top = dir
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == ".srplay"))
+        .unwrap_or(dir);
+    for d in dir.ancestors() {
+        let _ = fs::set_permissions(d, fs::Permissions::from_mode(0o700));
+        if d == top {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Replace `path` with `bytes` atomically and durably: temp file in the same directory,

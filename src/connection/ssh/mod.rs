@@ -36,11 +36,33 @@ pub struct SshConnection {
     task: TaskSettings,
     /// The transport failure of the current task, if any.
     lost: Option<String>,
-    /// What `stat` said within the current task, forgotten at any step that may change
-    /// the host (every operation but `stat`, `read_file`, `list_dir`, `home_dir`): a
-    /// module often stats the same path several times (to decide, to apply attributes,
-    /// to report), and each would be a round trip.
-    stats: HashMap<(String, bool), Option<FileStat>>,
+    /// What the host said within the current task (see [`TaskCache`]).
+    cache: TaskCache,
+}
+
+/// What `stat` and `read_file` said within the current task, forgotten at any step that
+/// may change the host (every operation but `stat`, `read_file`, `list_dir`,
+/// `home_dir`), except what that step itself reports: a module often stats or reads the
+/// same path several times (to decide, to apply attributes, to report, to diff), and
+/// each would be a round trip.
+#[derive(Default)]
+struct TaskCache {
+    /// By path: the stat without and with following a link.
+    stats: HashMap<String, shell_ops::StatPair>,
+    reads: HashMap<String, Vec<u8>>,
+}
+
+impl TaskCache {
+    fn clear(&mut self) {
+        self.stats.clear();
+        self.reads.clear();
+    }
+
+    /// Forget everything, then keep what a changing step reported of its path.
+    fn changed(&mut self, path: &str, now: shell_ops::StatPair) {
+        self.clear();
+        self.stats.insert(path.to_string(), now);
+    }
 }
 
 /// What makes two become shells different.
@@ -60,7 +82,7 @@ impl SshConnection {
             shells: HashMap::new(),
             task: TaskSettings::default(),
             lost: None,
-            stats: HashMap::new(),
+            cache: TaskCache::default(),
         }
     }
 
@@ -190,55 +212,13 @@ impl SshConnection {
         Ok(())
     }
 
-    fn open_shell(&mut self, become_: Option<&Become>) -> ConnResult<Shell> {
-        let timeout = self.target.connect_timeout.max(Duration::from_secs(10));
-        let live = self.live()?;
-        Shell::open(live, become_, timeout)
-    }
-}
-
-impl ShellRunner for SshConnection {
-    fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
-        let become_ = self.task.become_.clone();
-        self.step(script, None, become_.as_ref(), None)
-    }
-}
-
-impl Connection for SshConnection {
-    fn set_task_settings(&mut self, settings: TaskSettings) {
-        self.task = settings;
-        self.lost = None;
-        self.stats.clear();
-    }
-
-    fn unreachable(&self) -> Option<&str> {
-        self.lost.as_deref()
-    }
-
-    fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
-        self.stats.clear();
-        let script = shell_ops::command_script(&self.task.env, req)?;
-        let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
-        let timeout = req.timeout.or(self.task.timeout);
-        self.step(&script, req.stdin.as_deref(), become_.as_ref(), timeout)
-    }
-
-    fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
-        let key = (path.to_string(), follow);
-        if let Some(known) = self.stats.get(&key) {
-            return Ok(known.clone());
-        }
-        let st = shell_ops::stat(self, path, follow)?;
-        self.stats.insert(key, st.clone());
-        Ok(st)
-    }
-
-    fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
-        shell_ops::read_file(self, path)
-    }
-
-    fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
-        self.stats.clear();
+    /// The write itself: inline in the step, or by SFTP first for large content.
+    fn write_file_step(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        attrs: &FileAttrs,
+    ) -> ConnResult<shell_ops::StatPair> {
         if data.len() <= INLINE_LIMIT {
             return shell_ops::write_file(self, path, Content::Inline(data), attrs);
         }
@@ -264,33 +244,96 @@ impl Connection for SshConnection {
         shell_ops::write_file(self, path, content, attrs)
     }
 
+    fn open_shell(&mut self, become_: Option<&Become>) -> ConnResult<Shell> {
+        let timeout = self.target.connect_timeout.max(Duration::from_secs(10));
+        let live = self.live()?;
+        Shell::open(live, become_, timeout)
+    }
+}
+
+impl ShellRunner for SshConnection {
+    fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
+        let become_ = self.task.become_.clone();
+        self.step(script, None, become_.as_ref(), None)
+    }
+}
+
+impl Connection for SshConnection {
+    fn set_task_settings(&mut self, settings: TaskSettings) {
+        self.task = settings;
+        self.lost = None;
+        self.cache.clear();
+    }
+
+    fn unreachable(&self) -> Option<&str> {
+        self.lost.as_deref()
+    }
+
+    fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
+        self.cache.clear();
+        let script = shell_ops::command_script(&self.task.env, req)?;
+        let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
+        let timeout = req.timeout.or(self.task.timeout);
+        self.step(&script, req.stdin.as_deref(), become_.as_ref(), timeout)
+    }
+
+    fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
+        let pair = match self.cache.stats.get(path) {
+            Some(known) => known.clone(),
+            None => {
+                let pair = shell_ops::stat_pair(self, path)?;
+                self.cache.stats.insert(path.to_string(), pair.clone());
+                pair
+            }
+        };
+        Ok(if follow { pair.1 } else { pair.0 })
+    }
+
+    fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
+        if let Some(known) = self.cache.reads.get(path) {
+            return Ok(known.clone());
+        }
+        let data = shell_ops::read_file(self, path)?;
+        self.cache.reads.insert(path.to_string(), data.clone());
+        Ok(data)
+    }
+
+    fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
+        self.cache.clear();
+        let now = self.write_file_step(path, data, attrs)?;
+        self.cache.changed(path, now);
+        Ok(())
+    }
+
     fn mkdir_all(&mut self, path: &str, mode: Option<u32>) -> ConnResult<()> {
-        self.stats.clear();
+        self.cache.clear();
         shell_ops::mkdir_all(self, path, mode)
     }
 
     fn remove(&mut self, path: &str, recursive: bool) -> ConnResult<()> {
-        self.stats.clear();
+        self.cache.clear();
         shell_ops::remove(self, path, recursive)
     }
 
     fn symlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
-        self.stats.clear();
+        self.cache.clear();
         shell_ops::link(self, target, link, force, true)
     }
 
     fn hardlink(&mut self, target: &str, link: &str, force: bool) -> ConnResult<()> {
-        self.stats.clear();
+        self.cache.clear();
         shell_ops::link(self, target, link, force, false)
     }
 
     fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, follow: bool) -> ConnResult<()> {
-        self.stats.clear();
-        shell_ops::set_attrs(self, path, attrs, follow)
+        self.cache.clear();
+        let now = shell_ops::set_attrs(self, path, attrs, follow)?;
+        self.cache.changed(path, now);
+        Ok(())
     }
 
     fn set_times(&mut self, path: &str, atime: f64, mtime: f64) -> ConnResult<()> {
-        self.stats.clear();
+        self.cache.clear();
         shell_ops::set_times(self, path, atime, mtime)
     }
 
