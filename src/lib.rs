@@ -18,4 +18,5 @@ pub mod state;
 pub mod template;
 pub mod value;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use super::inventory_cmd::InventoryArgs;
 use super::node_cmd::NodeArgs;
 use super::runs_cmd::RunsArgs;
+use super::vault_cmd::VaultArgs;
 
 /// Run Ansible playbooks natively: the same playbooks, inventories and options as
 /// ansible-playbook, from one binary, with no Python on the targets.
@@ -21,7 +22,7 @@ use super::runs_cmd::RunsArgs;
     disable_help_subcommand = true,
     subcommand_value_name = "COMMAND",
     after_help = "`srplay PLAYBOOK...` runs playbooks as ansible-playbook does. A first argument \
-                  that names a command (`inventory`, `node`, `runs`) runs that command instead: to run a \
+                  that names a command (`inventory`, `node`, `runs`, `vault`) runs that command instead: to run a \
                   playbook file literally named like one, write `./inventory`. Every run is \
                   recorded in .srplay/runs/ beside the inventory (`srplay runs list`)."
 )]
@@ -159,6 +160,35 @@ pub struct Cli {
     /// Module search path (accepted for compatibility; srplay's modules are built in).
     #[arg(short = 'M', long = "module-path", value_name = "MODULE_PATH")]
     pub module_path: Option<String>,
+
+    #[command(flatten)]
+    pub vault: VaultPasswordArgs,
+}
+
+/// Where vault passwords come from (ansible-playbook's and ansible-vault's options).
+#[derive(Args, Debug, Default, Clone)]
+pub struct VaultPasswordArgs {
+    /// A vault identity: [LABEL@]SOURCE, SOURCE a password file, an executable that
+    /// prints the password, or `prompt` (repeatable).
+    #[arg(long = "vault-id", value_name = "VAULT_IDS", action = ArgAction::Append)]
+    pub vault_ids: Vec<String>,
+
+    /// A vault password file, or an executable that prints the password (repeatable).
+    #[arg(
+        long = "vault-password-file",
+        visible_alias = "vault-pass-file",
+        value_name = "VAULT_PASSWORD_FILES",
+        action = ArgAction::Append
+    )]
+    pub vault_password_files: Vec<String>,
+
+    /// Ask for the vault password.
+    #[arg(
+        short = 'J',
+        long = "ask-vault-password",
+        visible_alias = "ask-vault-pass"
+    )]
+    pub ask_vault_pass: bool,
 }
 
 /// The commands besides running playbooks.
@@ -170,6 +200,8 @@ pub enum Command {
     Node(NodeArgs),
     /// The records of past runs: list, show.
     Runs(RunsArgs),
+    /// Encrypt, decrypt, view, edit and rekey Ansible Vault files, as ansible-vault does.
+    Vault(VaultArgs),
 }
 
 fn version_line() -> &'static str {

@@ -26,6 +26,13 @@ pub struct Config {
     pub become_ask_pass: Option<bool>,
     pub ask_pass: Option<bool>,
     pub force_handlers: Option<bool>,
+    /// `vault_password_file`: one more password file, after `--vault-password-file`s.
+    pub vault_password_file: Option<String>,
+    /// `vault_identity_list`: `[LABEL@]SOURCE`s tried before `--vault-id`s.
+    pub vault_identity_list: Vec<String>,
+    pub ask_vault_pass: Option<bool>,
+    /// `vault_encrypt_identity`: the vault id to encrypt with when several are given.
+    pub vault_encrypt_identity: Option<String>,
 }
 
 /// A parsed INI file: section → key → value.
@@ -93,6 +100,15 @@ pub fn find_config_file(cwd: &Path) -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
+/// A config list: comma-separated, blanks dropped.
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 fn parse_bool(s: &str) -> Option<bool> {
     crate::value::str_to_bool(s)
 }
@@ -144,6 +160,14 @@ impl Config {
                 .map(|p| config_path(p, &base).display().to_string());
             c.ask_pass = get("defaults", "ask_pass").and_then(parse_bool);
             c.force_handlers = get("defaults", "force_handlers").and_then(parse_bool);
+            c.vault_password_file = get("defaults", "vault_password_file")
+                .map(|p| config_path(p, &base).display().to_string());
+            c.vault_identity_list = get("defaults", "vault_identity_list")
+                .map(split_list)
+                .unwrap_or_default();
+            c.ask_vault_pass = get("defaults", "ask_vault_pass").and_then(parse_bool);
+            c.vault_encrypt_identity =
+                get("defaults", "vault_encrypt_identity").map(str::to_string);
             c.become_ = get("privilege_escalation", "become").and_then(parse_bool);
             c.become_user = get("privilege_escalation", "become_user").map(str::to_string);
             c.become_method = get("privilege_escalation", "become_method").map(str::to_string);
@@ -206,6 +230,21 @@ impl Config {
             .and_then(parse_bool)
         {
             self.become_ask_pass = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_VAULT_PASSWORD_FILE") {
+            self.vault_password_file = Some(config_path(&v, cwd).display().to_string());
+        }
+        if let Some(v) = env("ANSIBLE_VAULT_IDENTITY_LIST") {
+            self.vault_identity_list = split_list(&v);
+        }
+        if let Some(v) = env("ANSIBLE_ASK_VAULT_PASS")
+            .as_deref()
+            .and_then(parse_bool)
+        {
+            self.ask_vault_pass = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_VAULT_ENCRYPT_IDENTITY") {
+            self.vault_encrypt_identity = Some(v);
         }
         if let Some(v) = env("ANSIBLE_FORCE_HANDLERS")
             .as_deref()

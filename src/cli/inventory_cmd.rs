@@ -45,10 +45,14 @@ pub struct InventoryArgs {
     /// YAML instead of JSON (with --list and --host).
     #[arg(short = 'y', long)]
     pub yaml: bool,
+
+    #[command(flatten)]
+    pub vault: super::args::VaultPasswordArgs,
 }
 
 pub fn run(args: InventoryArgs, cwd: &Path) -> Result<i32, Error> {
     let config = Config::load(cwd)?;
+    super::vault_cmd::install_secrets(&args.vault, &config)?;
     let sources = super::inventory_sources(&args.inventory, &config);
     let inventory = Inventory::load(&sources, cwd)?;
     for w in inventory.warnings() {

@@ -9,6 +9,7 @@ mod listing;
 mod node_cmd;
 mod resume;
 mod runs_cmd;
+mod vault_cmd;
 
 use std::path::Path;
 
@@ -57,6 +58,7 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         Some(Command::Inventory(args)) => return inventory_cmd::run(args, &cwd),
         Some(Command::Node(args)) => return node_cmd::run(args, &cwd),
         Some(Command::Runs(args)) => return runs_cmd::run(args, &cwd),
+        Some(Command::Vault(args)) => return vault_cmd::run(args, &cwd),
         None => {}
     }
     let config = Config::load(&cwd)?;
@@ -110,6 +112,8 @@ fn run_playbooks(
     out: Shared,
     resume: Option<ResumePlan>,
 ) -> Result<i32, Error> {
+    // Vault passwords first: `-e @file`, the inventory and the playbooks may be vaulted.
+    vault_cmd::install_secrets(&cli.vault, config)?;
     let opts = options(cli, config, cwd)?;
     let inventory = Inventory::load(&sources, cwd)?;
     // As ansible-playbook: a --limit that leaves no host fails before any playbook is

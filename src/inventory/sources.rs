@@ -137,6 +137,7 @@ fn parse_text_file(graph: &mut Graph, path: &Path) -> Result<()> {
         .with_hint("convert it to YAML: ansible-inventory -i FILE --list -y"));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let bytes = crate::vault::open_file_bytes(bytes, path)?;
     let text = decode(bytes, path)?;
     let yaml_ext = matches!(ext.as_deref(), None | Some("yml" | "yaml" | "json"));
     if !yaml_ext {

@@ -71,7 +71,7 @@ fn load(base: &Path, kind: Kind, name: &str) -> Result<Map> {
     }
     let mut out = Map::new();
     for file in find_vars_files(&dir, name) {
-        let value = load_vars_file(&file)?;
+        let value = crate::yaml::load_value_file(&file)?;
         match value {
             Value::Object(map) => out.extend(map),
             Value::Null => {}
@@ -132,18 +132,6 @@ fn dir_vars_files(dir: &Path, found: &mut Vec<PathBuf>) {
             found.push(path);
         }
     }
-}
-
-fn load_vars_file(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
-    if text.trim_start().starts_with("$ANSIBLE_VAULT") {
-        return Err(Error::other(format!(
-            "{} is vault-encrypted, which inventory variable files do not support yet",
-            path.display()
-        ))
-        .with_hint("decrypt it, or move the secret into a vars_files entry of the play"));
-    }
-    Ok(crate::yaml::load_str(&text, path)?.map_or(Value::Null, |n| n.to_value()))
 }
 
 fn type_name(v: &Value) -> &'static str {

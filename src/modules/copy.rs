@@ -14,7 +14,9 @@
 //! Returns `dest`, `src`, `checksum` (sha1), `md5sum` (when written), `size`, `mode`,
 //! `owner`, `group`, `uid`, `gid`, `state`; for a tree only `dest` and `src`.
 //!
-//! Not supported: `decrypt` (vault files), `checksum`, `local_follow: no` (links in a
+//! A vaulted controller `src` is decrypted (`decrypt: no` ships it as it is).
+//!
+//! Not supported: `checksum`, `local_follow: no` (links in a
 //! local tree are always followed), `attributes`, SELinux options, `unsafe_writes`.
 
 use std::os::unix::fs::PermissionsExt;
@@ -47,6 +49,7 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     Param::new("remote_src", Kind::Bool).default("no"),
     Param::new("validate", Kind::Str),
     Param::new("follow", Kind::Bool).default("no"),
+    Param::new("decrypt", Kind::Bool).default("yes"),
 ])
 .mutually_exclusive(&[&["content", "src"]]);
 
@@ -69,7 +72,12 @@ impl Module for Copy {
                     gather(&mut Remote(&mut *ctx.conn), &src)
                 } else {
                     match find_local_src(ctx.search_paths, src, "files") {
-                        Ok(path) => gather(&mut LocalFs, &path.to_string_lossy()),
+                        Ok(path) => gather(
+                            &mut LocalFs {
+                                decrypt: args.bool("decrypt"),
+                            },
+                            &path.to_string_lossy(),
+                        ),
                         Err(msg) => return Ok(ModuleResult::failed(msg)),
                     }
                 };
@@ -357,7 +365,10 @@ trait SourceFs {
     fn read(&mut self, path: &str) -> Result<Vec<u8>, String>;
 }
 
-struct LocalFs;
+/// The controller's files; vaulted ones decrypted when `decrypt`.
+struct LocalFs {
+    decrypt: bool,
+}
 
 impl SourceFs for LocalFs {
     fn stat(&mut self, path: &str) -> Result<Option<(bool, u32)>, String> {
@@ -379,7 +390,7 @@ impl SourceFs for LocalFs {
     }
 
     fn read(&mut self, path: &str) -> Result<Vec<u8>, String> {
-        std::fs::read(path).map_err(|e| format!("could not read {path}: {e}"))
+        crate::vault::read_controller_file(Path::new(path), self.decrypt)
     }
 }
 

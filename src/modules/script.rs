@@ -9,9 +9,8 @@
 //! `changed`, otherwise it is skipped, as Ansible's.
 //!
 //! Returns `rc`, `stdout`, `stdout_lines`, `stderr`, `stderr_lines`; fails with
-//! "non-zero return code" when `rc` is not 0.
-//!
-//! Not supported: `decrypt` (vault files).
+//! "non-zero return code" when `rc` is not 0. A vaulted script is decrypted before
+//! it is shipped (`decrypt: no` ships it as it is).
 
 use std::path::Path;
 
@@ -31,6 +30,7 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     Param::new("removes", Kind::Str),
     Param::new("chdir", Kind::Str),
     Param::new("executable", Kind::Str),
+    Param::new("decrypt", Kind::Bool).default("yes"),
 ])
 .free_form()
 .required_one_of(&[&["_raw_params", "cmd"]])
@@ -90,8 +90,7 @@ impl Module for Script {
             }
             return Ok(skipped("Check mode is not supported for this task.".into()));
         }
-        let data = std::fs::read(&source)
-            .map_err(|e| format!("could not read {}: {e}", source.display()))?;
+        let data = crate::vault::read_controller_file(&source, args.bool("decrypt"))?;
         let dir = create_temp(ctx.conn, None, "srplay-script.", "", true)?;
         let name = Path::new(&first)
             .file_name()

@@ -58,17 +58,15 @@ impl Module for Template {
             Ok(path) => path,
             Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
-        let (source, src_mode) = match std::fs::read(&path).and_then(|data| {
-            let mode = std::fs::metadata(&path)?.permissions().mode() & 0o7777;
-            Ok((data, mode))
-        }) {
+        // A vaulted template is decrypted, as Ansible's loader reads every template.
+        let read = crate::vault::read_controller_file(&path, true).and_then(|data| {
+            let meta = std::fs::metadata(&path)
+                .map_err(|e| format!("could not read {}: {e}", path.display()))?;
+            Ok((data, meta.permissions().mode() & 0o7777))
+        });
+        let (source, src_mode) = match read {
             Ok((data, mode)) => (String::from_utf8_lossy(&data).into_owned(), mode),
-            Err(e) => {
-                return Ok(ModuleResult::failed(format!(
-                    "could not read {}: {e}",
-                    path.display()
-                )));
-            }
+            Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
         let opts = TemplateOptions {
             trim_blocks: args.bool("trim_blocks"),

@@ -16,7 +16,10 @@
 //! Returns `handler` (`TgzArchive`…), `dest`, `src`, `extract_results` (`cmd`, `rc`,
 //! `out`, `err`) when it extracted, `files`, and the path facts of `dest`.
 //!
-//! Not supported: URLs as `src`, `decrypt` (vault files), `validate_certs`,
+//! A vaulted controller `src` is decrypted before it is shipped (`decrypt: no` ships
+//! it as it is).
+//!
+//! Not supported: URLs as `src`, `validate_certs`,
 //! `io_buffer_size`, zstd archives, `attributes`, SELinux options. For zip, only
 //! content counts for "already unpacked" (Ansible also compares sizes, times, modes).
 
@@ -46,6 +49,7 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     Param::new("mode", Kind::Mode),
     Param::new("owner", Kind::Str),
     Param::new("group", Kind::Str),
+    Param::new("decrypt", Kind::Bool).default("yes"),
 ])
 .mutually_exclusive(&[&["include", "exclude"], &["copy", "remote_src"]]);
 
@@ -96,8 +100,7 @@ impl Module for Unarchive {
             Ok(path) => path,
             Err(msg) => return Ok(ModuleResult::failed(msg)),
         };
-        let data = std::fs::read(&local)
-            .map_err(|e| format!("could not read {}: {e}", local.display()))?;
+        let data = crate::vault::read_controller_file(&local, args.bool("decrypt"))?;
         let shipped = create_temp(ctx.conn, None, "srplay-unarchive.", "", false)?;
         let result = ctx
             .conn

@@ -184,6 +184,16 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 /// Replace `path` with `bytes` atomically and durably: temp file in the same directory,
 /// fsync, rename, fsync the directory. The file keeps the old file's permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_as(path, bytes, true)
+}
+
+/// As [`write_atomic`], but the file is 0600 whatever the old one was (secrets, such
+/// as a decrypted vault file, never pass through a readable temp file).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_as(path, bytes, false)
+}
+
+fn write_atomic_as(path: &Path, bytes: &[u8], keep_permissions: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -198,7 +208,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| write_err(dir, &e))?;
-    if let Ok(old) = fs::metadata(path) {
+    // The temp file is created 0600.
+    if keep_permissions && let Ok(old) = fs::metadata(path) {
         let _ = tmp.as_file().set_permissions(old.permissions());
     }
     tmp.write_all(bytes).map_err(|e| write_err(path, &e))?;

@@ -52,7 +52,15 @@ pub(crate) fn build(syntax: SyntaxConfig, lenient: bool) -> Environment<'static>
     super::filters::register(&mut env);
     super::test_plugins::register(&mut env);
     super::lookups::register(&mut env);
+    env.add_function(crate::vault::TEMPLATE_FUNCTION, vault_value);
     env
+}
+
+/// A `!vault` value, decrypted when a template reads it (`vault::inline_template`).
+fn vault_value(lines: Vec<String>, origin: String) -> Result<MjValue, Error> {
+    crate::vault::decrypt_inline(&lines, &origin)
+        .map(MjValue::from)
+        .map_err(|msg| Error::new(ErrorKind::InvalidOperation, msg))
 }
 
 /// Writes a value as Ansible shows it inside text: `True`, lists and dicts as Python

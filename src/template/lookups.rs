@@ -362,8 +362,10 @@ fn file(
         .map(|t| {
             let path = find(ctx, t, "files")
                 .ok_or_else(|| plugin_error(format!("could not locate file in lookup: {t}")))?;
-            let mut text = std::fs::read_to_string(&path)
+            // A vaulted file is decrypted, as Ansible's loader reads it.
+            let data = crate::vault::read_controller_file(&path, true)
                 .map_err(|e| plugin_error(format!("could not read file in lookup: {t}: {e}")))?;
+            let mut text = String::from_utf8_lossy(&data).into_owned();
             if rstrip {
                 text.truncate(text.trim_end().len());
             }

@@ -35,9 +35,13 @@ pub enum NodeKind {
 }
 
 impl Node {
-    /// The node as plain data (spans dropped, merge keys applied).
+    /// The node as plain data (spans dropped, merge keys applied; a `!vault` value
+    /// becomes the template that decrypts it when read).
     pub fn to_value(&self) -> Value {
         match &self.kind {
+            NodeKind::Scalar(Value::String(text)) if self.tag.as_deref() == Some("vault") => {
+                Value::String(crate::vault::inline_template(text, &self.span))
+            }
             NodeKind::Scalar(v) => v.clone(),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
             NodeKind::Map(_) => Value::Object(self.to_map()),
@@ -172,8 +176,11 @@ impl Node {
 }
 
 /// Read and parse a YAML file: its first document, or `None` when it has none.
+/// A vaulted file is decrypted with the run's vault secrets first, as Ansible reads
+/// any data file.
 pub fn load_file(path: &Path) -> Result<Option<Node>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    let text = crate::vault::open_file_text(text, path)?;
     load_str(&text, path)
 }
 
