@@ -390,13 +390,6 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    | {l}\n")).collect()
 }
 
-fn find_ansible() -> Option<PathBuf> {
-    let venv = std::env::var_os("SRPLAY_ANSIBLE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/ansible-venv"));
-    venv.join("bin/ansible-playbook").exists().then_some(venv)
-}
-
 fn selected_cases() -> Vec<Case> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/cases");
     let filter = std::env::var("SRPLAY_COMPAT_CASE").unwrap_or_default();
@@ -482,7 +475,7 @@ fn compat_over_ssh() {
 }
 
 fn ansible_or_skip() -> Option<PathBuf> {
-    let venv = find_ansible();
+    let venv = support::find_ansible();
     if venv.is_none() {
         let note = "compat: ansible-playbook not found (set SRPLAY_ANSIBLE_VENV to a venv with \
                     ansible-core 2.19, or run .ci/run): suite skipped";

@@ -4,8 +4,10 @@
 // Each test binary uses a part of this.
 #![allow(dead_code)]
 
+pub mod nspawn;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,4 +72,13 @@ pub fn describe_file(path: &Path, out: &Path) -> String {
         let contents = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
         format!("file {mode:04o}\n{contents}")
     }
+}
+
+/// The ansible-core venv the differential tests compare with: `$SRPLAY_ANSIBLE_VENV`, else
+/// `/opt/ansible-venv`; `None` when it has no ansible-playbook.
+pub fn find_ansible() -> Option<PathBuf> {
+    let venv = std::env::var_os("SRPLAY_ANSIBLE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/ansible-venv"));
+    venv.join("bin/ansible-playbook").exists().then_some(venv)
 }
