@@ -236,7 +236,18 @@ fn create_verify_extract_round_trip() {
 
     let ran = site.srplay(&["bundle", "verify", "site.tar.gz"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
-    assert!(ran.stdout.contains("OK, 12 files match"), "{}", ran.stdout);
+    assert!(
+        ran.stdout
+            .contains("OK, 12 files match the manifest, the whole file matches"),
+        "{}",
+        ran.stdout
+    );
+    let sum_file = Command::new("sha256sum")
+        .args(["-c", "site.tar.gz.sha256"])
+        .current_dir(site.path())
+        .status()
+        .unwrap();
+    assert!(sum_file.success(), "sha256sum -c site.tar.gz.sha256 failed");
 
     let ran = site.srplay(&["bundle", "extract", "site.tar.gz", "-C", "out"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -378,6 +389,16 @@ fn a_changed_byte_in_the_compressed_stream_is_refused() {
     let bad = site.path().join("bad.tar.gz");
     fs::write(&bad, bytes).unwrap();
     assert_refused(&site, &bad, "bad.tar.gz");
+
+    // The sum of the whole file, beside it, covers the few bytes deflate ignores.
+    fs::write(&bad, fs::read(&good).unwrap()).unwrap();
+    let other = "0".repeat(64);
+    fs::write(
+        site.path().join("bad.tar.gz.sha256"),
+        format!("{other}  bad.tar.gz\n"),
+    )
+    .unwrap();
+    assert_refused(&site, &bad, &format!("not the {other} of"));
 }
 
 #[test]

@@ -88,6 +88,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created> {
         .map_err(|e| write_error(&opts.output, &e))?;
     tmp.persist(&opts.output)
         .map_err(|e| write_error(&opts.output, &e.error))?;
+    write_sum_file(&opts.output, &sha256)?;
     Ok(Created {
         info,
         compressed,
@@ -214,6 +215,24 @@ fn append_file<W: Write>(
         )));
     }
     Ok(sum)
+}
+
+/// `FILE.sha256` beside the bundle, as `sha256sum FILE` prints it from its directory:
+/// the one check that covers every byte (see `read::sum_file_path`).
+fn write_sum_file(bundle: &Path, sha256: &str) -> Result<()> {
+    let path = super::read::sum_file_path(bundle);
+    let name = bundle.file_name().unwrap_or_default().to_string_lossy();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| write_error(&path, &e))?;
+    tmp.write_all(format!("{sha256}  {name}\n").as_bytes())
+        .and_then(|()| {
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+        })
+        .map_err(|e| write_error(&path, &e))?;
+    tmp.persist(&path)
+        .map_err(|e| write_error(&path, &e.error))?;
+    Ok(())
 }
 
 fn write_error(path: &Path, err: &std::io::Error) -> Error {

@@ -9,9 +9,9 @@
 //! that cannot be read (a changed compressed byte, usually) ends the pass at once.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 use tar::EntryType;
@@ -36,6 +36,8 @@ pub struct Verified {
     pub info: BundleInfo,
     /// Files in the manifest, `bundle.json` included.
     pub files: usize,
+    /// The sum file `create` wrote beside the bundle, when there was one and it matched.
+    pub sum_file: Option<PathBuf>,
 }
 
 /// `bundle verify`: read the whole bundle, keep nothing.
@@ -72,7 +74,8 @@ struct Seen {
 }
 
 pub(super) fn scan(bundle: &Path, sink: &mut dyn Sink) -> Result<Verified> {
-    let mut file = BufReader::new(File::open(bundle).map_err(|e| Error::io(bundle, &e))?);
+    let file = File::open(bundle).map_err(|e| Error::io(bundle, &e))?;
+    let mut file = BufReader::new(HashingReader::new(file));
     let mut seen = Seen::default();
     let mut head = [0u8; GZIP_HEADER.len()];
     file.read_exact(&mut head)
@@ -87,14 +90,16 @@ pub(super) fn scan(bundle: &Path, sink: &mut dyn Sink) -> Result<Verified> {
     // The tar reader stops at the end-of-archive blocks; reading on to the end of the
     // gzip member makes the decoder check its CRC over every byte, padding included.
     io::copy(&mut gz, &mut io::sink()).map_err(|e| damaged(bundle, &e))?;
-    let mut rest = gz.into_inner();
+    let (_, mut rest) = gz.into_inner().into_inner();
     let trailing = io::copy(&mut rest, &mut io::sink()).map_err(|e| damaged(bundle, &e))?;
     if trailing > 0 {
         seen.problems.push(format!(
             "{trailing} bytes follow the end of the compressed archive"
         ));
     }
-    let verified = seen.check();
+    let (_, whole) = rest.into_inner().finish();
+    let sum_file = check_sum_file(bundle, &whole, &mut seen.problems);
+    let verified = seen.check().map(|v| Verified { sum_file, ..v });
     match verified {
         Ok(v) if seen.problems.is_empty() => Ok(v),
         _ => Err(failed(bundle, &seen.problems)),
@@ -259,7 +264,32 @@ impl Seen {
             top,
             info,
             files: manifest.len(),
+            sum_file: None,
         })
+    }
+}
+
+/// A few bytes of the compressed stream are covered by no check (deflate has some
+/// slack, e.g. in its code tables), so `create` also writes `FILE.sha256`, the sum of
+/// the whole file as `sha256sum` prints it: when it is there, it must match.
+pub(super) fn sum_file_path(bundle: &Path) -> PathBuf {
+    let mut name = bundle.as_os_str().to_owned();
+    name.push(".sha256");
+    PathBuf::from(name)
+}
+
+fn check_sum_file(bundle: &Path, whole: &str, problems: &mut Vec<String>) -> Option<PathBuf> {
+    let path = sum_file_path(bundle);
+    let text = fs::read_to_string(&path).ok()?;
+    let listed = text.split_whitespace().next().unwrap_or_default();
+    if listed == whole {
+        Some(path)
+    } else {
+        problems.push(format!(
+            "its sha256 is {whole}, not the {listed} of {}",
+            path.display()
+        ));
+        None
     }
 }
 

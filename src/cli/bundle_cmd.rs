@@ -95,8 +95,12 @@ pub fn run(args: BundleArgs, cwd: &Path) -> Result<i32> {
         BundleAction::Create(a) => create(a, cwd),
         BundleAction::Verify { file } => {
             let v = bundle::verify(&cwd.join(&file))?;
+            let whole = match &v.sum_file {
+                Some(path) => format!(", the whole file matches {}", path.display()),
+                None => String::new(),
+            };
             println!(
-                "{}: OK, {} files match the manifest (srplay {}, created {})",
+                "{}: OK, {} files match the manifest{whole} (srplay {}, created {})",
                 file.display(),
                 v.files,
                 v.info.srplay_version,
@@ -142,13 +146,14 @@ fn create(args: CreateArgs, cwd: &Path) -> Result<i32> {
     };
     let made = bundle::create(&opts)?;
     println!(
-        "packed {} files ({}) into {} ({}) in {:.1}s\nsha256: {}",
+        "packed {} files ({}) into {} ({}) in {:.1}s\nsha256: {} (also in {}.sha256)",
         made.info.files,
         size(made.info.bytes),
         output.display(),
         size(made.compressed),
         start.elapsed().as_secs_f64(),
-        made.sha256
+        made.sha256,
+        output.display()
     );
     Ok(exit::OK)
 }
