@@ -245,9 +245,12 @@ fn create_verify_extract_round_trip() {
     let sum_file = Command::new("sha256sum")
         .args(["-c", "site.tar.gz.sha256"])
         .current_dir(site.path())
-        .status()
+        .output()
         .unwrap();
-    assert!(sum_file.success(), "sha256sum -c site.tar.gz.sha256 failed");
+    assert!(
+        sum_file.status.success(),
+        "sha256sum -c site.tar.gz.sha256 failed"
+    );
 
     let ran = site.srplay(&["bundle", "extract", "site.tar.gz", "-C", "out"]);
     assert_eq!(ran.code, 0, "{}", ran.stderr);
@@ -457,6 +460,33 @@ fn path_traversal_entries_are_refused() {
         let bad = tampered(&site, |entries| entries.insert(1, entry));
         assert_refused(&site, &bad, expected);
     }
+}
+
+#[test]
+fn an_entry_hidden_after_the_end_of_the_tar_is_refused() {
+    let site = Site::new();
+    let good = site.create("good.tar.gz");
+    let mut tar = Vec::new();
+    GzDecoder::new(fs::File::open(&good).unwrap())
+        .read_to_end(&mut tar)
+        .unwrap();
+    // Past the end-of-archive blocks, where `tar x` and every reader stop.
+    let mut hidden = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(6);
+    h.set_cksum();
+    hidden
+        .append_data(&mut h, format!("{TOP}/hidden"), &b"owned\n"[..])
+        .unwrap();
+    tar.extend(hidden.into_inner().unwrap());
+    let bad = site.path().join("bad.tar.gz");
+    let mut gz = GzEncoder::new(
+        fs::File::create(&bad).unwrap(),
+        flate2::Compression::default(),
+    );
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    gz.finish().unwrap();
+    assert_refused(&site, &bad, "data follows the end of the tar archive");
 }
 
 #[test]

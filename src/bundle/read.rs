@@ -89,7 +89,12 @@ pub(super) fn scan(bundle: &Path, sink: &mut dyn Sink) -> Result<Verified> {
     read_entries(&mut gz, sink, &mut seen).map_err(|e| damaged(bundle, &e))?;
     // The tar reader stops at the end-of-archive blocks; reading on to the end of the
     // gzip member makes the decoder check its CRC over every byte, padding included.
-    io::copy(&mut gz, &mut io::sink()).map_err(|e| damaged(bundle, &e))?;
+    // What follows those blocks must be zeros: entries hidden there are seen by no
+    // tar reader, so nothing would check them.
+    if !only_zeros(&mut gz).map_err(|e| damaged(bundle, &e))? {
+        seen.problems
+            .push("data follows the end of the tar archive".into());
+    }
     let (_, mut rest) = gz.into_inner().into_inner();
     let trailing = io::copy(&mut rest, &mut io::sink()).map_err(|e| damaged(bundle, &e))?;
     if trailing > 0 {
@@ -266,6 +271,18 @@ impl Seen {
             files: manifest.len(),
             sum_file: None,
         })
+    }
+}
+
+/// Read `r` to its end: were all its bytes zero?
+fn only_zeros(r: &mut dyn Read) -> io::Result<bool> {
+    let mut buf = [0u8; 8192];
+    let mut zeros = true;
+    loop {
+        match r.read(&mut buf)? {
+            0 => return Ok(zeros),
+            n => zeros &= buf[..n].iter().all(|&b| b == 0),
+        }
     }
 }
 
