@@ -27,6 +27,11 @@ pub struct Extracted {
 /// Extract `bundle` as `into/srplay-bundle-<version>`. An existing non-empty target is
 /// refused unless `force`, which swaps the new tree in and then removes the old one.
 pub fn extract(bundle: &Path, into: &Path, force: bool) -> Result<Extracted> {
+    // Refuse an occupied target before reading the whole bundle, when its first entry
+    // names it; checked again once the bundle is verified.
+    if let Some(top) = first_top_dir(bundle) {
+        refuse_occupied(&into.join(top), force)?;
+    }
     fs::create_dir_all(into).map_err(|e| write_error(into, &e))?;
     let tmp = tempfile::Builder::new()
         .prefix(".srplay-extract-")
@@ -40,19 +45,7 @@ pub fn extract(bundle: &Path, into: &Path, force: bool) -> Result<Extracted> {
 
     let built = tmp.path().join(&verified.top);
     let target = into.join(&verified.top);
-    let occupied = match fs::read_dir(&target) {
-        Ok(mut entries) => entries.next().is_some(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        // Not a directory (a file is there), or unreadable: never replaced silently.
-        Err(_) => true,
-    };
-    if occupied && !force {
-        return Err(Error::other(format!(
-            "{} already exists and is not empty",
-            target.display()
-        ))
-        .with_hint("pass --force to replace it, or extract elsewhere with -C DIR"));
-    }
+    let occupied = refuse_occupied(&target, force)?;
     let placed = sink
         .set_dir_modes()
         .map_err(|e| write_error(&built, &e))
@@ -67,6 +60,35 @@ pub fn extract(bundle: &Path, into: &Path, force: bool) -> Result<Extracted> {
         path: target,
         replaced: occupied,
     })
+}
+
+/// Whether `target` holds something; an error when it does and `force` is not given.
+fn refuse_occupied(target: &Path, force: bool) -> Result<bool> {
+    let occupied = match fs::read_dir(target) {
+        Ok(mut entries) => entries.next().is_some(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        // Not a directory (a file is there), or unreadable: never replaced silently.
+        Err(_) => true,
+    };
+    if occupied && !force {
+        return Err(Error::other(format!(
+            "{} already exists and is not empty",
+            target.display()
+        ))
+        .with_hint("pass --force to replace it, or extract elsewhere with -C DIR"));
+    }
+    Ok(occupied)
+}
+
+/// The top directory the bundle's first entry names, if it can be read and is plain;
+/// the real checks are `scan`'s.
+fn first_top_dir(bundle: &Path) -> Option<String> {
+    let gz = flate2::read::GzDecoder::new(io::BufReader::new(fs::File::open(bundle).ok()?));
+    let mut archive = tar::Archive::new(gz);
+    let first = archive.entries().ok()?.next()?.ok()?;
+    let name = String::from_utf8(first.path_bytes().into_owned()).ok()?;
+    let top = name.split('/').next()?;
+    (top.starts_with("srplay-bundle-") && super::bad_path(top).is_none()).then(|| top.to_string())
 }
 
 /// Move the extracted tree to `target`; when a non-empty tree is there, swap the two

@@ -44,6 +44,7 @@ pub struct Sources<'a> {
 pub fn collect(src: &Sources) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let root = Tree::new(src.root, src.epoch)?;
+    check_repo(src.repo)?;
     let repo = Tree::new(src.repo, src.epoch)?;
 
     let binary = std::fs::metadata(src.binary).map_err(|e| Error::io(src.binary, &e))?;
@@ -84,7 +85,6 @@ pub fn collect(src: &Sources) -> Result<Vec<Item>> {
     if inventory.symlink_metadata().is_ok() {
         root.add(&inventory, "inventory".into(), &mut items)?;
     }
-    check_repo(src.repo)?;
     repo.add(src.repo, "repo".into(), &mut items)?;
 
     items.sort_by(|a, b| a.path.cmp(&b.path));
