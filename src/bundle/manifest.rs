@@ -29,10 +29,6 @@ impl Manifest {
         self.sums.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.sums.is_empty()
-    }
-
     pub fn get(&self, path: &str) -> Option<&Sum> {
         self.sums.get(path)
     }

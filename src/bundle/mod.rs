@@ -20,8 +20,7 @@ mod read;
 
 pub use create::{CreateOptions, Created, create};
 pub use extract::{Extracted, extract};
-pub use info::{BundleInfo, FORMAT, INFO_NAME, top_dir};
-pub use manifest::{MANIFEST_NAME, Manifest};
+pub use info::{BundleInfo, top_dir};
 pub use read::{Verified, verify};
 
 /// Why `path` (relative, `/`-separated) cannot name an entry of a bundle, if it cannot:
