@@ -4,6 +4,7 @@
 //! (loaded with `yaml`) → `engine` (with `vars`, `template`, `modules`, `connection`)
 //! → `output`. Errors are `diagnostic::Error` values rendered once at the edge.
 
+pub mod bundle;
 pub mod cli;
 pub mod connection;
 pub mod diagnostic;

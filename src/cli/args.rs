@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use super::bundle_cmd::BundleArgs;
+use super::completions_cmd::CompletionsArgs;
 use super::inventory_cmd::InventoryArgs;
 use super::node_cmd::NodeArgs;
 use super::runs_cmd::RunsArgs;
@@ -22,7 +24,7 @@ use super::vault_cmd::VaultArgs;
     disable_help_subcommand = true,
     subcommand_value_name = "COMMAND",
     after_help = "`srplay PLAYBOOK...` runs playbooks as ansible-playbook does. A first argument \
-                  that names a command (`inventory`, `node`, `runs`, `vault`) runs that command instead: to run a \
+                  that names a command (`inventory`, `node`, `runs`, `vault`, `bundle`, `completions`) runs that command instead: to run a \
                   playbook file literally named like one, write `./inventory`. Every run is \
                   recorded in .srplay/runs/ beside the inventory (`srplay runs list`)."
 )]
@@ -202,6 +204,11 @@ pub enum Command {
     Runs(RunsArgs),
     /// Encrypt, decrypt, view, edit and rekey Ansible Vault files, as ansible-vault does.
     Vault(VaultArgs),
+    /// The offline bundle: create, verify and extract one .tar.gz with srplay, the playbooks,
+    /// roles, inventory and package source.
+    Bundle(BundleArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(CompletionsArgs),
 }
 
 fn version_line() -> &'static str {

@@ -2,6 +2,8 @@
 //! them (or lists or checks them), and maps the outcome to ansible-playbook's exit codes.
 
 mod args;
+mod bundle_cmd;
+mod completions_cmd;
 mod config;
 mod extra_vars;
 mod inventory_cmd;
@@ -59,6 +61,8 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
         Some(Command::Node(args)) => return node_cmd::run(args, &cwd),
         Some(Command::Runs(args)) => return runs_cmd::run(args, &cwd),
         Some(Command::Vault(args)) => return vault_cmd::run(args, &cwd),
+        Some(Command::Bundle(args)) => return bundle_cmd::run(args, &cwd),
+        Some(Command::Completions(args)) => return Ok(completions_cmd::run(args)),
         None => {}
     }
     let config = Config::load(&cwd)?;

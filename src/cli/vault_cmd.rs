@@ -68,6 +68,7 @@ struct DecryptArgs {
 
 #[derive(Args, Debug)]
 struct FilesArgs {
+    /// The vaulted files.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<String>,
     #[command(flatten)]
@@ -76,6 +77,7 @@ struct FilesArgs {
 
 #[derive(Args, Debug)]
 struct RekeyArgs {
+    /// The vaulted files to encrypt again.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<String>,
     /// The new vault identity: [LABEL@]SOURCE.
