@@ -2,7 +2,8 @@
 //! guessed as Ansible does: systemd when `hostnamectl` and a running systemd are
 //! there, else by the distribution's marker file):
 //!
-//! - `systemd`: `hostnamectl --transient` / `--static` (and `--pretty`),
+//! - `systemd`: the static name read from `/etc/hostname`, set with `hostnamectl
+//!   --transient` / `--static` (and `--pretty`),
 //! - `debian`, `alpine`: `/etc/hostname` and `hostname NAME` (`-F` on Alpine),
 //! - `redhat`: `HOSTNAME=` in `/etc/sysconfig/network` and `hostname NAME`,
 //! - `generic`: `hostname NAME` only (nothing kept for the next boot).
@@ -146,10 +147,16 @@ fn permanent_name(conn: &mut dyn Connection, strategy: Strategy) -> Result<Optio
         })
     };
     Ok(match strategy {
+        // systemd's static name is /etc/hostname (hostname(5): the first line that is
+        // not a comment). Read directly rather than through `hostnamectl --static`,
+        // which starts systemd-hostnamed over D-Bus just to answer: deciding then needs
+        // no D-Bus, and a second run on a busy host cannot time out there.
         Strategy::Systemd => Some(
-            remote::run_ok(conn, &["hostnamectl", "--static", "status"])?
-                .stdout
-                .trim()
+            read(conn, "/etc/hostname")?
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .unwrap_or_default()
                 .to_string(),
         ),
         Strategy::EtcHostname { .. } => Some(read(conn, "/etc/hostname")?.trim().to_string()),
@@ -225,7 +232,7 @@ mod tests {
             .on("command -v hostnamectl", 0, "/usr/bin/hostnamectl")
             .dir("/run/systemd/system")
             .on("^hostname$", 0, "old\n")
-            .on("^hostnamectl --static status", 0, "old\n")
+            .file("/etc/hostname", "# set by the installer\nold\n")
             .on("^hostname -f", 0, "web1.example.com\n");
         let mut h = Harness::fake(conn).diff();
         let r = h.run(&Hostname, json!({"name": "web1"}));
