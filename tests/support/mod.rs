@@ -39,13 +39,14 @@ pub fn run_with_timeout(mut cmd: Command, root: &Path, limit: Duration) -> (i32,
     (rc, read(&out_path), read(&err_path))
 }
 
-/// Copy a directory tree (a case) into `to`.
+/// Copy a directory tree (a case) into `to`, following links (`playbooks/roles` is a
+/// link to `../roles`, which would dangle in the copy).
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
+        if entry.path().is_dir() {
             copy_dir(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
