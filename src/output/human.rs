@@ -278,19 +278,7 @@ pub fn clean_result(result: &mut Map) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::output::testing::Buf;
 
     #[test]
     fn banners_are_80_columns_and_recap_is_aligned() {
@@ -312,7 +300,7 @@ mod tests {
             },
         );
         out.event(&Event::Recap { stats: &stats });
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = buf.text();
         assert!(
             text.contains(&format!("TASK [debug] {}", "*".repeat(67))),
             "{text}"

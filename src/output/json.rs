@@ -16,7 +16,7 @@ use serde_json::json;
 
 use super::{Event, HostResult, Output, Status};
 use crate::diagnostic::Error;
-use crate::value::{Map, Value};
+use crate::value::Value;
 
 /// The `schema` every object carries.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -106,24 +106,7 @@ impl JsonOutput {
                 "retry",
                 json!({"host": host, "task": task, "retries_left": retries_left}),
             ),
-            Event::Recap { stats } => {
-                let hosts: Map = stats
-                    .iter()
-                    .map(|(host, s)| {
-                        let counts = json!({
-                            "ok": s.ok,
-                            "changed": s.changed,
-                            "unreachable": s.unreachable,
-                            "failed": s.failed,
-                            "skipped": s.skipped,
-                            "rescued": s.rescued,
-                            "ignored": s.ignored,
-                        });
-                        (host.clone(), counts)
-                    })
-                    .collect();
-                ("recap", json!({ "hosts": hosts }))
-            }
+            Event::Recap { stats } => ("recap", json!({ "hosts": stats })),
             Event::RunEnd { exit_code, error } => (
                 "run_end",
                 json!({"exit_code": exit_code, "error": error.map(error_value)}),
@@ -205,24 +188,13 @@ fn error_value(e: &Error) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::testing::Buf;
     use crate::output::{RunInfo, TaskInfo};
-    use std::sync::{Arc, Mutex};
+    use crate::value::Map;
     use std::time::Duration;
 
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn lines(buf: &Buf) -> Vec<Value> {
-        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let text = buf.text();
         text.lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()

@@ -55,8 +55,8 @@ pub struct HostResult {
     pub duration: Duration,
 }
 
-/// Per-host counts for the recap.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Per-host counts for the recap, as the JSON stream and run records also write them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
     pub ok: u32,
     pub changed: u32,
@@ -235,4 +235,31 @@ pub fn for_run(format: Format, verbosity: u8, show_diff: bool) -> Tee {
         sinks.push(Box::new(progress::Progress::start(view)));
     }
     Tee(sinks)
+}
+
+/// What the sinks' unit tests write into.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer whose clones share one buffer: give a sink one, read the other.
+    #[derive(Clone, Default)]
+    pub struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Buf {
+        pub fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 }

@@ -53,7 +53,7 @@ pub enum Line {
         skipped: usize,
     },
     Recap {
-        stats: IndexMap<String, StatsLine>,
+        stats: IndexMap<String, Stats>,
     },
     /// The last line of a run that ended (a killed run has none).
     End {
@@ -156,32 +156,6 @@ impl From<Status> for StatusName {
             Status::Skipped => StatusName::Skipped,
             Status::Failed => StatusName::Failed,
             Status::Unreachable => StatusName::Unreachable,
-        }
-    }
-}
-
-/// A host's recap counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsLine {
-    pub ok: u32,
-    pub changed: u32,
-    pub unreachable: u32,
-    pub failed: u32,
-    pub skipped: u32,
-    pub rescued: u32,
-    pub ignored: u32,
-}
-
-impl From<&Stats> for StatsLine {
-    fn from(s: &Stats) -> StatsLine {
-        StatsLine {
-            ok: s.ok,
-            changed: s.changed,
-            unreachable: s.unreachable,
-            failed: s.failed,
-            skipped: s.skipped,
-            rescued: s.rescued,
-            ignored: s.ignored,
         }
     }
 }

@@ -151,7 +151,7 @@ impl Record {
     }
 
     /// The recap's counts per host, when the run got that far.
-    pub fn recap(&self) -> Option<&IndexMap<String, super::line::StatsLine>> {
+    pub fn recap(&self) -> Option<&IndexMap<String, crate::output::Stats>> {
         self.lines.iter().rev().find_map(|l| match l {
             Line::Recap { stats } => Some(stats),
             _ => None,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::line::{Checksummed, FORMAT, Line, ResultLine, RunLine, StatsLine, timestamp};
+use super::line::{Checksummed, FORMAT, Line, ResultLine, RunLine, timestamp};
 use super::{new_id, prune, record_path};
 use crate::diagnostic::{Error, ErrorKind, Result};
 use crate::output::{Event, HostResult, Output, RunInfo, Status};
@@ -190,10 +190,7 @@ impl Output for RecordWriter {
                 skipped: *skipped,
             },
             Event::Recap { stats } => Line::Recap {
-                stats: stats
-                    .iter()
-                    .map(|(h, s)| (h.clone(), StatsLine::from(s)))
-                    .collect(),
+                stats: (*stats).clone(),
             },
             Event::RunEnd { exit_code, .. } => {
                 self.write(&Line::End {
