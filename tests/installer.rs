@@ -13,81 +13,20 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::nspawn::{Hosts, cache_dir, hack, manifest_dir, skip_reason};
+use support::cluster::{ETCDCTL, Node, installer_repo, play, recap, timed, write_inventory};
+use support::nspawn::{Hosts, manifest_dir, skip_reason};
 
-/// The nodes: id, last byte of the address, role. Clear of tests/nspawn.rs's 240.
-const NODES: [(&str, u32, &str); 6] = [
-    ("m1", 241, "manage"),
-    ("m2", 242, "manage"),
-    ("m3", 243, "manage"),
-    ("gw1", 244, "gateway"),
-    ("c1", 245, "compute"),
-    ("c2", 246, "compute"),
+/// Clear of tests/nspawn.rs's 240.
+const NODES: [Node; 6] = [
+    Node::new("m1", 241, "manage"),
+    Node::new("m2", 242, "manage"),
+    Node::new("m3", 243, "manage"),
+    Node::new("gw1", 244, "gateway"),
+    Node::new("c1", 245, "compute"),
+    Node::new("c2", 246, "compute"),
 ];
-
-/// The inventory as `srplay node` keeps it (see src/state/nodes.rs), with the rig's key.
-fn inventory(state: &Path) -> String {
-    let line = |(id, n, role): &(&str, u32, &str)| {
-        format!("{id} ansible_host=127.0.1.{n} ip=127.0.1.{n} port=22 role={role}\n")
-    };
-    let group = |name: &str, role: &str| {
-        let lines: String = NODES.iter().filter(|n| n.2 == role).map(line).collect();
-        format!("[{name}]\n{lines}\n")
-    };
-    format!(
-        "[all:vars]\nansible_user=root\nansible_ssh_private_key_file={key}\n\
-         ansible_ssh_common_args='-o UserKnownHostsFile={known} -o StrictHostKeyChecking=yes'\n\n\
-         {manage}[new-manage]\n\n{gateway}[new-gateway]\n\n{compute}[new-compute]\n\n{etcd}",
-        key = state.join("id").display(),
-        known = state.join("known_hosts").display(),
-        manage = group("manage", "manage"),
-        gateway = group("gateway", "gateway"),
-        compute = group("compute", "compute"),
-        etcd = group("etcd", "manage"),
-    )
-}
-
-/// Run `srplay PLAYBOOK` from the repository root as a site engineer would; rc and stdout.
-fn srplay(playbook: &str, inventory: &Path, repo: &Path, scratch: &Path) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_srplay"));
-    cmd.current_dir(manifest_dir())
-        .arg(playbook)
-        .arg("-i")
-        .arg(inventory)
-        .arg("-e")
-        .arg(format!("offline_repo_dir={}", repo.display()))
-        // The hosts share this machine's kernel (/proc/sys is read-only in them) and its
-        // loopback network, where a node's connections come from 127.0.0.1.
-        .args(["-e", "sysctl_apply=false"])
-        .args(["-e", r#"{"pki_extra_sans": ["IP:127.0.0.1"]}"#]);
-    let (rc, out, err) = support::run_with_timeout(cmd, scratch, Duration::from_secs(1200));
-    (rc, format!("{out}{err}"))
-}
-
-/// The PLAY RECAP lines, whitespace squeezed.
-fn recap(out: &str) -> Vec<String> {
-    out.lines()
-        .skip_while(|l| !l.starts_with("PLAY RECAP"))
-        .skip(1)
-        .filter(|l| l.contains(" : ok="))
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect()
-}
-
-fn timed<T>(phase: &str, f: impl FnOnce() -> T) -> T {
-    let start = Instant::now();
-    let value = f();
-    eprintln!(
-        "installer: {phase} took {:.1}s",
-        start.elapsed().as_secs_f64()
-    );
-    value
-}
-
-const ETCDCTL: &str = "ETCDCTL_API=3 etcdctl --cacert=/etc/srplay/pki/ca.crt \
-    --cert=/etc/srplay/pki/node.crt --key=/etc/srplay/pki/node.key";
 
 #[test]
 fn setup_installs_the_cluster_and_converges() {
@@ -96,29 +35,20 @@ fn setup_installs_the_cluster_and_converges() {
         return;
     }
     let scratch = tempfile::tempdir().unwrap();
-    let repo = cache_dir().join("installer-repo");
-    if !repo.join("Packages.gz").exists() {
-        let dir = repo.to_string_lossy().into_owned();
-        timed("package source build", || {
-            hack(
-                "offline/build-repo",
-                &[&dir],
-                scratch.path(),
-                Duration::from_secs(900),
-            )
-        });
-    }
+    let repo = installer_repo(scratch.path());
     // No --repo: the playbooks give the hosts their only package source.
     let hosts = timed("boot of 6 hosts", || {
-        Hosts::start(NODES.len() as u32, NODES[0].1, &[], scratch.path())
+        Hosts::start(NODES.len() as u32, NODES[0].n, &[], scratch.path())
     });
-    let inv_dir = scratch.path().join("inventory");
-    std::fs::create_dir_all(&inv_dir).unwrap();
-    let inv = inv_dir.join("hosts");
-    std::fs::write(&inv, inventory(&hosts.state)).unwrap();
+    let inv = write_inventory(
+        &scratch.path().join("inventory"),
+        &hosts.state,
+        &NODES,
+        &repo,
+    );
 
     let (rc, out) = timed("setup.yml, first run", || {
-        srplay("playbooks/setup.yml", &inv, &repo, scratch.path())
+        play("playbooks/setup.yml", &inv, scratch.path())
     });
     eprintln!("first run recap:\n  {}", recap(&out).join("\n  "));
     assert!(
@@ -141,7 +71,7 @@ fn setup_installs_the_cluster_and_converges() {
         &format!("{ETCDCTL} --endpoints={gateway} put installer-test written-through-gw1"),
     );
     assert!(ok && put == "OK", "put through the gateway: {put}");
-    for (id, n, _) in NODES.iter().filter(|n| n.2 == "manage") {
+    for Node { id, n, .. } in NODES.iter().filter(|n| n.role == "manage") {
         let (ok, got) = ssh(
             *n,
             &format!(
@@ -150,7 +80,7 @@ fn setup_installs_the_cluster_and_converges() {
         );
         assert!(ok && got == "written-through-gw1", "{id} reads '{got}'");
     }
-    for (id, n, _) in NODES.iter().filter(|n| n.2 == "compute") {
+    for Node { id, n, .. } in NODES.iter().filter(|n| n.role == "compute") {
         let (ok, got) = ssh(
             *n,
             &format!(
@@ -176,12 +106,12 @@ fn setup_installs_the_cluster_and_converges() {
         .filter_map(|t| t["labels"]["node"].as_str())
         .collect();
     up.sort();
-    let mut ids: Vec<&str> = NODES.iter().map(|n| n.0).collect();
+    let mut ids: Vec<&str> = NODES.iter().map(|n| n.id).collect();
     ids.sort();
     assert_eq!(up, ids, "exporters Prometheus reports up");
 
     let (rc, out) = timed("setup.yml, second run", || {
-        srplay("playbooks/setup.yml", &inv, &repo, scratch.path())
+        play("playbooks/setup.yml", &inv, scratch.path())
     });
     let second = recap(&out);
     eprintln!("second run recap:\n  {}", second.join("\n  "));
@@ -191,7 +121,7 @@ fn setup_installs_the_cluster_and_converges() {
     );
 
     let (rc, out) = timed("90.check.yml alone", || {
-        srplay("playbooks/90.check.yml", &inv, &repo, scratch.path())
+        play("playbooks/90.check.yml", &inv, scratch.path())
     });
     assert_eq!(rc, 0, "90.check.yml failed:\n{out}");
 }
@@ -207,8 +137,12 @@ fn playbooks_pass_ansible_syntax_check() {
         return;
     };
     let scratch = tempfile::tempdir().unwrap();
-    let inv = scratch.path().join("hosts");
-    std::fs::write(&inv, inventory(Path::new("/nonexistent"))).unwrap();
+    let inv = write_inventory(
+        &scratch.path().join("inventory"),
+        Path::new("/nonexistent"),
+        &NODES,
+        Path::new("/nonexistent"),
+    );
     for tool in [
         venv.join("bin/ansible-playbook"),
         env!("CARGO_BIN_EXE_srplay").into(),

@@ -129,7 +129,7 @@ pub struct AddArgs {
     pub no_check: bool,
 
     /// The playbook to run (default: addmaster.yml for manage, gateway.yml for gateway,
-    /// addnode.yml for compute, from the current directory).
+    /// addnode.yml for compute, in the current directory or its playbooks/).
     #[arg(long, value_name = "PLAYBOOK", action = ArgAction::Append)]
     pub playbook: Vec<PathBuf>,
 
@@ -147,7 +147,7 @@ pub struct RemoveArgs {
     #[arg(long = "no-run")]
     pub no_run: bool,
 
-    /// The removal playbook (default: delnode.yml in the current directory, when it exists).
+    /// The removal playbook (default: delnode.yml in the current directory or its playbooks/, when it exists).
     #[arg(long, value_name = "PLAYBOOK")]
     pub playbook: Option<PathBuf>,
 
@@ -403,7 +403,7 @@ fn remove(store: &Store, args: RemoveArgs, cwd: &Path) -> Result<i32> {
     } else {
         match &args.playbook {
             Some(p) => Some(existing(cwd, p)?),
-            None => Some(cwd.join("delnode.yml")).filter(|p| p.is_file()),
+            None => default_playbook(cwd, "delnode.yml"),
         }
     };
     let id = args.id.clone();
@@ -478,25 +478,32 @@ fn replace(store: &Store, mut args: ReplaceArgs, cwd: &Path) -> Result<i32> {
     remove(store, remove_args, cwd)
 }
 
-/// The playbooks `node add` runs: `--playbook`, or each role's default, from `cwd`.
+/// The playbooks `node add` runs: `--playbook`, or each role's default (`default_playbook`).
 fn add_playbooks(args: &AddArgs, roles: &[Role], cwd: &Path) -> Result<Vec<PathBuf>> {
-    let wanted: Vec<PathBuf> = if args.playbook.is_empty() {
-        let mut v: Vec<PathBuf> = Vec::new();
-        for role in roles {
-            let p = PathBuf::from(match role {
-                Role::Manage => "addmaster.yml",
-                Role::Gateway => "gateway.yml",
-                Role::Compute => "addnode.yml",
-            });
-            if !v.contains(&p) {
-                v.push(p);
-            }
+    if !args.playbook.is_empty() {
+        return args.playbook.iter().map(|p| existing(cwd, p)).collect();
+    }
+    let mut v: Vec<PathBuf> = Vec::new();
+    for role in roles {
+        let name = match role {
+            Role::Manage => "addmaster.yml",
+            Role::Gateway => "gateway.yml",
+            Role::Compute => "addnode.yml",
+        };
+        let p = default_playbook(cwd, name).ok_or_else(|| not_found(&cwd.join(name)))?;
+        if !v.contains(&p) {
+            v.push(p);
         }
-        v
-    } else {
-        args.playbook.clone()
-    };
-    wanted.iter().map(|p| existing(cwd, p)).collect()
+    }
+    Ok(v)
+}
+
+/// A default playbook: in `cwd` (a bundle's root) or in `cwd/playbooks` (the repository's
+/// root).
+fn default_playbook(cwd: &Path, name: &str) -> Option<PathBuf> {
+    [cwd.join(name), cwd.join("playbooks").join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 fn existing(cwd: &Path, p: &Path) -> Result<PathBuf> {
@@ -504,10 +511,14 @@ fn existing(cwd: &Path, p: &Path) -> Result<PathBuf> {
     if full.is_file() {
         Ok(full)
     } else {
-        Err(Error::options(format!("playbook {} not found", full.display())).with_hint(
-            "run from the directory that holds the cluster's playbooks, pass --playbook FILE, or --no-run to only edit the inventory",
-        ))
+        Err(not_found(&full))
     }
+}
+
+fn not_found(playbook: &Path) -> Error {
+    Error::options(format!("playbook {} not found", playbook.display())).with_hint(
+        "run from the directory that holds the cluster's playbooks (or its playbooks/), pass --playbook FILE, or --no-run to only edit the inventory",
+    )
 }
 
 /// The SSH password from `--password-file`, `$SRPLAY_NODE_PASSWORD` or a prompt; never argv.
@@ -612,9 +623,17 @@ fn check_reachable(
     Ok(())
 }
 
-/// Run `playbooks` on the node alone (`--limit ID -e noderule=ROLES`), as the plain
-/// `srplay PLAYBOOK` run would, with a run record; a failure is the node's failing task
-/// and message as the record has them.
+/// The hosts a node's playbooks may act on: the node and every installed node, since
+/// adding or removing one changes what the others list (/etc/hosts, scrape targets, etcd
+/// members, backends). Nodes still new, other than this one, are left out.
+fn node_limit(id: &str) -> String {
+    let installed = Role::ALL.map(Role::group);
+    format!("{id}:{}", installed.join(":"))
+}
+
+/// Run `playbooks` as the plain `srplay PLAYBOOK --limit LIMIT -e noderule=ROLES` would
+/// (`node_limit`), with a run record; a failure is the node's failing task and message as
+/// the record has them.
 fn run_playbooks(
     cwd: &Path,
     store: &Store,
@@ -633,7 +652,7 @@ fn run_playbooks(
     let cli = Cli {
         inventory: vec![store.inventory.display().to_string()],
         extra_vars: vec![format!("noderule={noderule}")],
-        limit: Some(id.to_string()),
+        limit: Some(node_limit(id)),
         verbose,
         ..Cli::default()
     };
@@ -665,8 +684,9 @@ fn run_playbooks(
     runner.emit(&Event::RunStart(&info));
     for (path, pb) in &books {
         println!(
-            "running {} --limit {id} -e noderule={noderule}",
-            path.display()
+            "running {} --limit {} -e noderule={noderule}",
+            path.display(),
+            node_limit(id)
         );
         if let Err(e) = runner.run_playbook(pb) {
             runner.emit(&Event::RunEnd {

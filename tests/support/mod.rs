@@ -4,6 +4,7 @@
 // Each test binary uses a part of this.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod nspawn;
 
 use std::os::unix::fs::PermissionsExt;

@@ -45,6 +45,26 @@ pub fn hack(script: &str, args: &[&str], scratch: &Path, limit: Duration) {
     assert_eq!(rc, 0, "hack/{script} {args:?} failed:\n{out}\n{err}");
 }
 
+/// A local apt repository (for `Hosts::start`'s `--repo`) holding the full python3 and
+/// python3-apt with their dependencies: what ansible-playbook needs on a host, where the
+/// base image has only python3-minimal. Built once into `~/.cache/srplay/python-repo`
+/// (about 30 MiB, needs network the first time), through a temp dir renamed into place so
+/// that tests running at once never see half of it.
+pub fn python_repo(scratch: &Path) -> PathBuf {
+    let repo = cache_dir().join("python-repo");
+    if !repo.join("Packages.gz").exists() {
+        std::fs::create_dir_all(cache_dir()).unwrap();
+        let tmp = tempfile::tempdir_in(cache_dir()).unwrap();
+        let dir = tmp.path().join("repo");
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let packages = ["repo", &dir_arg, "python3", "python3-apt", "--with-deps"];
+        hack("rig/nspawn", &packages, scratch, Duration::from_secs(600));
+        // Another test may have won the race; its copy is as good.
+        let _ = std::fs::rename(&dir, &repo);
+    }
+    repo
+}
+
 /// Hosts booted with `nspawn start` into their own state dir; dropping this shuts them
 /// down (by the PIDs the script recorded), also when the test panics.
 pub struct Hosts {
