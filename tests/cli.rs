@@ -469,3 +469,32 @@ fn no_log_hides_the_diff() {
     assert!(!ran.stdout.contains("TOPSECRET-77"), "{}", ran.stdout);
     assert_eq!(ran.file("s.txt"), "TOPSECRET-77\n");
 }
+
+/// `srplay inventory --list | head -1`: the reader closing the pipe early ends srplay as it
+/// ends `ls` (SIGPIPE), not with a panic about a failed print.
+#[test]
+fn a_reader_closing_the_pipe_early_is_no_panic() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let hosts: String = (0..5000)
+        .map(|i| format!("host-{i} ansible_connection=local\n"))
+        .collect();
+    std::fs::write(dir.path().join("inventory"), format!("[many]\n{hosts}")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_srplay"))
+        .current_dir(dir.path())
+        .args(["inventory", "-i", "inventory", "--list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // Dropping our end closes the pipe with most of the output unread.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(nix::libc::SIGPIPE), "{stderr}");
+}

@@ -7,7 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use super::bundle_cmd::BundleArgs;
 use super::completions_cmd::CompletionsArgs;
 use super::inventory_cmd::InventoryArgs;
-use super::node_cmd::NodeArgs;
+use super::node_cmd::{NodeAction, NodeArgs};
 use super::runs_cmd::RunsArgs;
 use super::vault_cmd::VaultArgs;
 
@@ -209,6 +209,18 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
     Completions(CompletionsArgs),
+}
+
+impl Command {
+    /// Whether the command only reads files and prints: no host is reached.
+    pub fn only_prints(&self) -> bool {
+        match self {
+            Command::Node(args) => {
+                matches!(args.action, NodeAction::List | NodeAction::Show { .. })
+            }
+            _ => true,
+        }
+    }
 }
 
 fn version_line() -> &'static str {

@@ -56,7 +56,12 @@ pub fn main() -> i32 {
 fn run(mut cli: Cli) -> Result<i32, Error> {
     let cwd = std::env::current_dir()
         .map_err(|e| Error::other(format!("cannot read the current directory: {e}")))?;
-    match cli.command.take() {
+    let listing = cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags;
+    let command = cli.command.take();
+    if listing || command.as_ref().is_some_and(Command::only_prints) {
+        quiet_on_closed_pipe();
+    }
+    match command {
         Some(Command::Inventory(args)) => return inventory_cmd::run(args, &cwd),
         Some(Command::Node(args)) => return node_cmd::run(args, &cwd),
         Some(Command::Runs(args)) => return runs_cmd::run(args, &cwd),
@@ -67,7 +72,6 @@ fn run(mut cli: Cli) -> Result<i32, Error> {
     }
     let config = Config::load(&cwd)?;
     let sources = inventory_sources(&cli.inventory, &config);
-    let listing = cli.syntax_check || cli.list_tasks || cli.list_hosts || cli.list_tags;
     let info = RunInfo {
         argv: std::env::args().collect(),
         playbooks: cli.playbooks.clone(),
@@ -286,6 +290,16 @@ fn options(cli: &Cli, config: &Config, cwd: &Path) -> Result<RunOptions, Error> 
 }
 
 /// Ctrl-C stops starting new tasks; the run ends with exit code 99.
+/// For the commands that only print (`inventory --list | head`, `runs show | less`): a
+/// reader that stops early ends srplay quietly, as it ends `ls`, instead of Rust's print
+/// macros panicking on EPIPE. Commands that talk to hosts keep SIGPIPE ignored, so a
+/// dropped SSH socket stays an error they report.
+fn quiet_on_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: restoring the default disposition installs no handler code.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+}
+
 fn install_interrupt_handler() {
     extern "C" fn on_sigint(_: nix::libc::c_int) {
         crate::interrupt::request();
