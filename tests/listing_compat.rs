@@ -56,13 +56,6 @@ const DELIBERATE: &[(&str, &str, &str)] = &[
         "*",
         "srplay rejects unknown module parameters at load time",
     ),
-    // Ansible's listings load vars_files, so a vaulted one without a password fails
-    // them; srplay's listings do not read vars_files (docs/differences.md).
-    (
-        "compat/201-vault-no-password/playbook.yml",
-        "*",
-        "srplay's listings do not read vars_files",
-    ),
 ];
 
 /// Targets whose single-flag ansible output is checked against the split of the

@@ -127,7 +127,7 @@ fn sorted_unique(tags: &[String]) -> Vec<&str> {
 /// is chosen; a template that fails fails the playbook's load (exit 4), as Ansible's
 /// validation of the play does.
 fn play_header(play: &Play, ctx: &ListContext) -> Result<PlayHeader> {
-    let vars = play_vars(play, ctx);
+    let vars = play_vars(play, ctx)?;
     let scope = Scope {
         vars: &vars,
         search_paths: &[],
@@ -162,8 +162,9 @@ fn play_header(play: &Play, ctx: &ListContext) -> Result<PlayHeader> {
 /// The play-level variables, lowest precedence first: role defaults, play vars,
 /// vars_files, role vars, extra vars, and the magic variables that need no host.
 /// A vars file that is missing, or whose name needs a host's variables, is skipped:
-/// Ansible cannot load those without a host either.
-fn play_vars(play: &Play, ctx: &ListContext) -> VarStack {
+/// Ansible cannot load those without a host either. One that is there but does not load
+/// (bad YAML, vaulted with no password) fails the listing, as it fails Ansible's.
+fn play_vars(play: &Play, ctx: &ListContext) -> Result<VarStack> {
     let mut defaults = Map::new();
     let mut role_vars = Map::new();
     for role in &play.public_roles {
@@ -176,7 +177,7 @@ fn play_vars(play: &Play, ctx: &ListContext) -> VarStack {
     stack.push_map(vars_files(
         play,
         &stack.with(Arc::new(ctx.extra_vars.clone())),
-    ));
+    )?);
     stack.push_map(role_vars);
     stack.push_map(ctx.extra_vars.clone());
     let mut magic = Map::new();
@@ -192,10 +193,10 @@ fn play_vars(play: &Play, ctx: &ListContext) -> VarStack {
         Value::String(play.dir.display().to_string()),
     );
     stack.push_map(magic);
-    stack
+    Ok(stack)
 }
 
-fn vars_files(play: &Play, vars: &VarStack) -> Map {
+fn vars_files(play: &Play, vars: &VarStack) -> Result<Map> {
     let scope = Scope {
         vars,
         search_paths: &[],
@@ -217,14 +218,14 @@ fn vars_files(play: &Play, vars: &VarStack) -> Map {
                 .into_iter()
                 .find(|p| p.is_file());
             if let Some(path) = found {
-                if let Ok(Value::Object(m)) = crate::yaml::load_value_file(Path::new(&path)) {
+                if let Value::Object(m) = crate::yaml::load_value_file(Path::new(&path))? {
                     loaded.extend(m);
                 }
                 break;
             }
         }
     }
-    loaded
+    Ok(loaded)
 }
 
 /// The tasks `--list-tasks` shows, in order, with their effective tags: those the tag
