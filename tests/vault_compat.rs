@@ -401,3 +401,59 @@ fn edit_encrypts_again_only_a_changed_file_and_leaves_no_temp() {
         "the temp dir is gone"
     );
 }
+
+#[test]
+fn create_writes_a_new_private_vaulted_file_and_refuses_an_existing_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(ansible) = ansible_vault_or_skip() else {
+        return;
+    };
+    let dir = Dir::new();
+    let create = |program: &Path, file: &str, editor: &str| {
+        let mut cmd = Command::new(program);
+        if program.ends_with("srplay") {
+            cmd.arg("vault");
+        }
+        cmd.args(["create", "--vault-id", "dev@pw-dev", file])
+            .current_dir(dir.tmp.path())
+            .env("ANSIBLE_CONFIG", dir.path("no-such.cfg"))
+            .env("HOME", dir.tmp.path())
+            .env("EDITOR", editor)
+            .stdin(Stdio::null());
+        cmd.output().unwrap()
+    };
+    let srplay = Path::new(env!("CARGO_BIN_EXE_srplay"));
+    // The editor gets the temp file as its last argument ($0 of this sh -c).
+    let writer = r#"sh -c 'printf "db_password: s3cret\n" > "$0"'"#;
+    ok(
+        create(srplay, "new/secrets.yml", writer),
+        "srplay vault create",
+    );
+    let path = dir.path("new/secrets.yml");
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        dir.read("new/secrets.yml")
+            .starts_with("$ANSIBLE_VAULT;1.2;AES256;dev\n")
+    );
+    let shown = ok(
+        run(
+            &ansible,
+            &dir,
+            &["view", "--vault-id", "dev@pw-dev", "new/secrets.yml"],
+            None,
+        ),
+        "ansible-vault view",
+    );
+    assert_eq!(shown, "db_password: s3cret\n");
+    // An existing file: both refuse with the same exit code and leave it as it was.
+    let before = dir.read("new/secrets.yml");
+    let ours = create(srplay, "new/secrets.yml", writer);
+    let theirs = create(&ansible, "new/secrets.yml", writer);
+    assert!(!ours.status.success());
+    assert_eq!(ours.status.code(), theirs.status.code());
+    assert!(String::from_utf8_lossy(&ours.stderr).contains("please use 'edit' instead"));
+    assert_eq!(dir.read("new/secrets.yml"), before);
+}

@@ -32,6 +32,8 @@ enum VaultAction {
     View(FilesArgs),
     /// Edit a vaulted file through $EDITOR; it is encrypted again only if changed.
     Edit(FilesArgs),
+    /// Write a new vaulted file through $EDITOR (refused when the file exists).
+    Create(CreateArgs),
     /// Encrypt vaulted files again with a new password.
     Rekey(RekeyArgs),
     /// Encrypt strings as `!vault |` values to paste into YAML.
@@ -71,6 +73,18 @@ struct FilesArgs {
     /// The vaulted files.
     #[arg(value_name = "FILE", required = true)]
     files: Vec<String>,
+    #[command(flatten)]
+    passwords: VaultPasswordArgs,
+}
+
+#[derive(Args, Debug)]
+struct CreateArgs {
+    /// The new vaulted file.
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// The vault id to encrypt with, when several are given.
+    #[arg(long = "encrypt-vault-id", value_name = "ENCRYPT_VAULT_ID")]
+    encrypt_vault_id: Option<String>,
     #[command(flatten)]
     passwords: VaultPasswordArgs,
 }
@@ -181,7 +195,7 @@ pub fn run(args: VaultArgs, cwd: &Path) -> Result<i32, Error> {
             let secrets = decrypt_secrets(&a.passwords, &config)?;
             for file in &a.files {
                 let plain = decrypt_input(&secrets, file)?.0;
-                write_stdout(&plain)?;
+                page(&plain)?;
             }
         }
         VaultAction::Edit(a) => {
@@ -190,6 +204,7 @@ pub fn run(args: VaultArgs, cwd: &Path) -> Result<i32, Error> {
                 edit(&secrets, file)?;
             }
         }
+        VaultAction::Create(a) => create(&a, &config)?,
         VaultAction::Rekey(a) => rekey(&a, &config)?,
         VaultAction::EncryptString(a) => encrypt_strings(&a, &config)?,
     }
@@ -352,6 +367,40 @@ fn rekey(a: &RekeyArgs, config: &Config) -> Result<(), Error> {
 /// id — only if it changed. The temp dir goes away on every path out.
 fn edit(secrets: &Secrets, file: &str) -> Result<(), Error> {
     let (plain, secret) = decrypt_input(secrets, file)?;
+    let edited = in_editor(file, &plain)?;
+    if edited != plain {
+        let vaulted = encrypt(&edited, &secret).map_err(|e| e.into_error(file))?;
+        write_output(file, vaulted.as_bytes(), false)?;
+    }
+    Ok(())
+}
+
+/// As `ansible-vault create`: the file must not exist; whatever the editor leaves, even
+/// nothing, is encrypted into a new 0600 file.
+fn create(a: &CreateArgs, config: &Config) -> Result<(), Error> {
+    let path = Path::new(&a.file);
+    if path.exists() {
+        return Err(Error::options(format!(
+            "{} exists, please use 'edit' instead",
+            a.file
+        )));
+    }
+    let secret = encrypt_secret(&a.passwords, config, a.encrypt_vault_id.as_deref())?;
+    if let Some(dir) = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        eprintln!("[WARNING]: {} does not exist, creating...", dir.display());
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    }
+    let plain = in_editor(&a.file, b"")?;
+    let vaulted = encrypt(&plain, &secret).map_err(|e| e.into_error(&a.file))?;
+    write_output(&a.file, vaulted.as_bytes(), true)
+}
+
+/// Let the user edit `plain` with $EDITOR (default vi) in a 0600 file inside a private
+/// temp dir, named as `file` so the editor picks the right syntax; the edited bytes.
+fn in_editor(file: &str, plain: &[u8]) -> Result<Vec<u8>, Error> {
     let dir = tempfile::Builder::new()
         .prefix("srplay-vault-edit.")
         .tempdir()
@@ -360,35 +409,69 @@ fn edit(secrets: &Secrets, file: &str) -> Result<(), Error> {
         .file_name()
         .map_or_else(|| "vaulted".into(), |n| n.to_os_string());
     let tmp: PathBuf = dir.path().join(name);
-    write_private(&tmp, &plain)?;
+    write_private(&tmp, plain)?;
     let editor = std::env::var("EDITOR")
         .ok()
         .filter(|e| !e.trim().is_empty())
         .unwrap_or_else(|| "vi".to_string());
-    let mut words = shlex::split(&editor)
-        .filter(|w| !w.is_empty())
-        .ok_or_else(|| Error::options(format!("cannot parse $EDITOR '{editor}'")))?;
-    let program = words.remove(0);
-    let status = std::process::Command::new(&program)
-        .args(words)
-        .arg(&tmp)
-        .status()
-        .map_err(|e| {
-            Error::other(format!(
-                "Unable to execute the command \"{editor} {}\": {e}",
-                tmp.display()
-            ))
-        })?;
+    let status = run_with_file(&editor, &tmp, |cmd| cmd.status())?;
     if !status.success() {
         return Err(Error::other(format!(
             "the editor \"{editor}\" failed ({status}); {file} was left as it was"
         )));
     }
-    let edited = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, &e))?;
-    if edited != plain {
-        let vaulted = encrypt(&edited, &secret).map_err(|e| e.into_error(file))?;
-        write_output(file, vaulted.as_bytes(), false)?;
+    std::fs::read(&tmp).map_err(|e| Error::io(&tmp, &e))
+}
+
+/// Run a user's command line (`$EDITOR`, `$PAGER`: words, shell-quoted) with `arg`
+/// appended, through `spawn`.
+fn run_with_file<T>(
+    command_line: &str,
+    arg: &Path,
+    spawn: impl FnOnce(&mut std::process::Command) -> std::io::Result<T>,
+) -> Result<T, Error> {
+    let mut words = shlex::split(command_line)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| Error::options(format!("cannot parse '{command_line}'")))?;
+    let program = words.remove(0);
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(words);
+    if !arg.as_os_str().is_empty() {
+        cmd.arg(arg);
     }
+    spawn(&mut cmd).map_err(|e| {
+        Error::other(format!(
+            "Unable to execute the command \"{command_line} {}\": {e}",
+            arg.display()
+        ))
+    })
+}
+
+/// `view` as ansible-vault shows it: through `$PAGER` (else `less` with `LESS=FRX` unless
+/// set) when stdout is a terminal, else straight to stdout.
+fn page(plain: &[u8]) -> Result<(), Error> {
+    if !std::io::stdout().is_terminal() {
+        return write_stdout(plain);
+    }
+    let pager = std::env::var("PAGER")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "less".to_string());
+    let spawned = run_with_file(&pager, Path::new(""), |cmd| {
+        if std::env::var_os("LESS").is_none() {
+            cmd.env("LESS", "FRX");
+        }
+        cmd.stdin(std::process::Stdio::piped()).spawn()
+    });
+    let Ok(mut child) = spawned else {
+        // No pager here: show it plainly, as ansible-vault does.
+        return write_stdout(plain);
+    };
+    // A pager quit early closes its stdin: not an error.
+    let _ = child.stdin.take().map(|mut w| w.write_all(plain));
+    child
+        .wait()
+        .map_err(|e| Error::other(format!("the pager \"{pager}\" failed: {e}")))?;
     Ok(())
 }
 
