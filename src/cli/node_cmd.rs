@@ -631,8 +631,9 @@ fn node_limit(id: &str) -> String {
     format!("{id}:{}", installed.join(":"))
 }
 
-/// Run `playbooks` as the plain `srplay PLAYBOOK --limit LIMIT -e noderule=ROLES` would
-/// (`node_limit`), with a run record; a failure is the node's failing task and message as
+/// Run `playbooks` as the plain `srplay PLAYBOOK --limit LIMIT -e noderule=ROLES -e node_id=ID`
+/// would (`node_limit`; `node_id` tells the playbooks which of the hosts is the node added or
+/// removed, since the limit also holds every installed node), with a run record; a failure is the node's failing task and message as
 /// the record has them.
 fn run_playbooks(
     cwd: &Path,
@@ -651,7 +652,7 @@ fn run_playbooks(
     let config = Config::load(cwd).map_err(load_failure)?;
     let cli = Cli {
         inventory: vec![store.inventory.display().to_string()],
-        extra_vars: vec![format!("noderule={noderule}")],
+        extra_vars: vec![format!("noderule={noderule}"), format!("node_id={id}")],
         limit: Some(node_limit(id)),
         verbose,
         ..Cli::default()
@@ -684,7 +685,7 @@ fn run_playbooks(
     runner.emit(&Event::RunStart(&info));
     for (path, pb) in &books {
         println!(
-            "running {} --limit {} -e noderule={noderule}",
+            "running {} --limit {} -e noderule={noderule} -e node_id={id}",
             path.display(),
             node_limit(id)
         );
