@@ -844,6 +844,9 @@ fn every_module_converges_on_a_second_run() {
     - script: {cmd: "setup.sh {{ d }}/scripted", creates: "{{ d }}/scripted"}
     - command: {cmd: "touch {{ d }}/commanded", creates: "{{ d }}/commanded"}
     - shell: {cmd: "echo done > {{ d }}/shelled", creates: "{{ d }}/shelled"}
+    - command: {cmd: "false", removes: "{{ d }}/never-made"}
+      register: guarded
+    - assert: {that: ["guarded is not changed", "guarded.stdout == 'skipped, since ' ~ d ~ '/never-made does not exist'"]}
     - get_url: {url: "file://{{ d }}/etc/app.conf", dest: "{{ d }}/downloaded.conf", mode: "0600"}
     - wait_for: {path: "{{ d }}/downloaded.conf", timeout: 5}
     - sysctl: {name: net.ipv4.ip_forward, value: "1", sysctl_file: "{{ d }}/sysctl.conf", reload: false}

@@ -78,6 +78,14 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
+/// A condition on a path that a command runs under (`creates`, `removes`).
+#[derive(Clone, Debug)]
+pub struct PathGuard {
+    pub path: String,
+    /// Run only if the path exists (`removes`), else only if it does not (`creates`).
+    pub must_exist: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
     File,
@@ -183,8 +191,37 @@ pub trait Connection: Send {
     /// Run a command and wait for it.
     fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput>;
 
+    /// Run a command unless one of `guards` stops it (a path that exists, or does not,
+    /// following links): `Err(i)` names the first that did. The default checks them one
+    /// `stat` at a time first; a connection may check them in the command's own step.
+    fn exec_guarded(
+        &mut self,
+        req: &ExecRequest,
+        guards: &[PathGuard],
+    ) -> ConnResult<Result<ExecOutput, usize>> {
+        for (i, guard) in guards.iter().enumerate() {
+            if self.stat(&guard.path, true)?.is_some() != guard.must_exist {
+                return Ok(Err(i));
+            }
+        }
+        self.exec(req).map(Ok)
+    }
+
     /// `lstat` (or `stat` when `follow`); `Ok(None)` when the path does not exist.
     fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>>;
+
+    /// `stat` following links and, for a regular file, its content: what a module that
+    /// may rewrite a file needs first. A connection may answer both in one step.
+    fn stat_and_read(&mut self, path: &str) -> ConnResult<Option<(FileStat, Option<Vec<u8>>)>> {
+        let Some(st) = self.stat(path, true)? else {
+            return Ok(None);
+        };
+        let content = match st.kind {
+            FileKind::File => Some(self.read_file(path)?),
+            _ => None,
+        };
+        Ok(Some((st, content)))
+    }
 
     /// The whole content of a file.
     fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>>;

@@ -4,7 +4,7 @@
 //! round trip; every path is quoted.
 //!
 //! The scripts use what every Linux target has: `stat -c` (GNU coreutils or busybox),
-//! `mktemp`, `base64`, `chmod`, `chown`, `mv`, `ln`, `touch`, `readlink`.
+//! `base64`, `cat`, `chmod`, `chown`, `mv`, `ln`, `touch`, `readlink`.
 
 use base64::Engine as _;
 
@@ -103,6 +103,35 @@ pub fn stat_pair(r: &mut dyn ShellRunner, path: &str) -> ConnResult<StatPair> {
     parse_stat_pair(&out.stdout, path)
 }
 
+/// [`stat_pair`] and, when the path is (or points to) a regular file, its content: what a
+/// module that may rewrite a file reads first, in one step. The content follows a line
+/// holding a token of this step's own, so that nothing in a stat line can end it early.
+pub fn stat_and_read(
+    r: &mut dyn ShellRunner,
+    path: &str,
+) -> ConnResult<(StatPair, Option<Vec<u8>>)> {
+    let p = quote(path)?;
+    let token = format!("SRPLAY_CONTENT_{:016x}", fastrand::u64(..));
+    let script = format!(
+        "{}printf '%s\\n' {token}\nif [ -f {p} ]; then cat -- {p} || exit 1; fi\n",
+        stat_pair_script(&p)
+    );
+    let out = run_ok(r, &script, &format!("cannot read {path}"))?;
+    let marker = format!("{token}\n");
+    let at = out
+        .stdout
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())
+        .ok_or_else(|| ConnError::new(format!("cannot read {path}: unexpected output")))?;
+    let pair = parse_stat_pair(&out.stdout[..at], path)?;
+    let content = pair
+        .1
+        .as_ref()
+        .is_some_and(|st| st.kind == FileKind::File)
+        .then(|| out.stdout[at + marker.len()..].to_vec());
+    Ok((pair, content))
+}
+
 /// Prints the path's own stat line (`missing` when there is nothing), and for a
 /// symlink its target and the stat line of what it points to (`missing` if dangling).
 fn stat_pair_script(p: &str) -> String {
@@ -197,6 +226,11 @@ pub enum Content<'a> {
 /// temp file beside `path`, its mode and owner set (given, else the replaced file's,
 /// else 0666 less umask), then renamed over `path`. The same step stats the new file,
 /// which modules nearly always ask for next.
+///
+/// Each program a step runs is a fork and exec on the host, the larger part of a step's
+/// cost there, so the common write (text content, a mode without execute bits) runs only
+/// `mv` and `stat`: the controller names the temp file (created exclusively, `set -C`),
+/// the shell's builtin `printf` fills it, and the umask gives it its mode as it is made.
 pub fn write_file(
     r: &mut dyn ShellRunner,
     path: &str,
@@ -204,14 +238,27 @@ pub fn write_file(
     attrs: &FileAttrs,
 ) -> ConnResult<StatPair> {
     let p = quote(path)?;
-    let dir = quote(parent_of(path))?;
+    let temp = quote(&format!(
+        "{}/.srplay-tmp-{:016x}",
+        parent_of(path),
+        fastrand::u64(..)
+    ))?;
+    // A mode the umask can give a new file: no execute or special bits.
+    let by_umask = attrs.mode.filter(|m| m & 0o7111 == 0);
+    let umask = by_umask
+        .map(|m| format!("umask {:03o}\n", 0o777 & !m))
+        .unwrap_or_default();
     let fill = match content {
-        Content::Inline(data) => format!(
-            "t=$(mktemp {dir}/.srplay-tmp-XXXXXXXX) || exit 1\n\
-             trap 'rm -f \"$t\"' EXIT\n\
-             base64 -d > \"$t\" <<'SRPLAY_DATA_END' || exit 1\n{}",
-            heredoc_base64(data)
-        ),
+        Content::Inline(data) => {
+            let create = match inline_text(data) {
+                Some(text) => format!("printf '%s' {} > \"$t\" || exit 1\n", quote(text)?),
+                None => format!(
+                    "base64 -d > \"$t\" <<'SRPLAY_DATA_END' || exit 1\n{}",
+                    heredoc_base64(data)
+                ),
+            };
+            format!("t={temp}\ntrap 'rm -f \"$t\"' EXIT\n{umask}set -C\n{create}set +C\n")
+        }
         Content::Uploaded {
             path: up,
             beside: true,
@@ -224,25 +271,33 @@ pub fn write_file(
         } => {
             let up = quote(up)?;
             format!(
-                "trap 'rm -f \"$t\" {up}' EXIT\n\
-                 t=$(mktemp {dir}/.srplay-tmp-XXXXXXXX) || exit 1\n\
-                 cat -- {up} > \"$t\" || exit 1\n"
+                "t={temp}\ntrap 'rm -f \"$t\" {up}' EXIT\n{umask}set -C\n\
+                 cat -- {up} > \"$t\" || exit 1\nset +C\n"
             )
         }
     };
+    let created_here = !matches!(content, Content::Uploaded { beside: true, .. });
     let mode = match attrs.mode {
-        Some(m) => format!("chmod {m:o} \"$t\""),
-        None => "if [ -e \"$d\" ]; then chmod \"$(stat -L -c %a -- \"$d\")\" \"$t\"; \
-                 chown \"$(stat -L -c %u:%g -- \"$d\")\" \"$t\" 2>/dev/null || true; \
-                 else chmod \"$(printf %o $((0666 & ~0$(umask))))\" \"$t\"; fi"
-            .to_string(),
+        Some(_) if by_umask.is_some() && created_here => String::new(),
+        Some(m) => format!("chmod {m:o} \"$t\" || exit 1\n"),
+        // A file made here already has 0666 less umask; an upload is the SFTP server's.
+        None => {
+            let keep = "if [ -e \"$d\" ]; then chmod \"$(stat -L -c %a -- \"$d\")\" \"$t\" || exit 1; \
+                        chown \"$(stat -L -c %u:%g -- \"$d\")\" \"$t\" 2>/dev/null || true;";
+            if created_here {
+                format!("{keep} fi\n")
+            } else {
+                format!(
+                    "{keep} else chmod \"$(printf %o $((0666 & ~0$(umask))))\" \"$t\" || exit 1; fi\n"
+                )
+            }
+        }
     };
     let owner = owner_spec(attrs)?
         .map(|spec| format!("chown {spec} \"$t\" || exit 1\n"))
         .unwrap_or_default();
-    let script = format!(
-        "d={p}\n{fill}{mode} || exit 1\n{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n"
-    );
+    let script =
+        format!("d={p}\n{fill}{mode}{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n");
     let mut script = match content {
         // The upload is gone once copied, whatever happened.
         Content::Uploaded {
@@ -256,6 +311,15 @@ pub fn write_file(
     script.push_str(&stat_pair_script(&p));
     let out = run_ok(r, &script, &format!("cannot write {path}"))?;
     parse_stat_pair(&out.stdout, path)
+}
+
+/// Content the shell can carry as one quoted word to its builtin `printf`: text without
+/// NUL (which no shell word can hold), small enough to keep the step's script small.
+fn inline_text(data: &[u8]) -> Option<&str> {
+    const LIMIT: usize = 64 * 1024;
+    std::str::from_utf8(data)
+        .ok()
+        .filter(|t| t.len() <= LIMIT && !t.contains('\0'))
 }
 
 fn owner_spec(attrs: &FileAttrs) -> ConnResult<Option<String>> {
@@ -448,6 +512,22 @@ mod tests {
         // A rewrite keeps the mode of the file it replaces.
         write_file(&mut Sh, &f, Content::Inline(b"two"), &FileAttrs::default()).unwrap();
         assert_eq!(stat(&mut Sh, &f, false).unwrap().unwrap().mode, 0o600);
+        // Text goes through printf, with the mode from the umask or from chmod.
+        let text = "it's \"quoted\" $HOME `x` \\n%s\nno newline at the end";
+        for mode in [0o640, 0o755, 0o4711] {
+            let attrs = FileAttrs {
+                mode: Some(mode),
+                ..Default::default()
+            };
+            let st = write_file(&mut Sh, &f, Content::Inline(text.as_bytes()), &attrs).unwrap();
+            assert_eq!(st.0.unwrap().mode, mode);
+            assert_eq!(read_file(&mut Sh, &f).unwrap(), text.as_bytes());
+        }
+        let left: Vec<_> = std::fs::read_dir(format!("{base}/sub dir"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["it's a file"], "a temp file was left behind");
         // An upload elsewhere is copied into place and removed.
         let up = format!("{base}/upload");
         std::fs::write(&up, b"uploaded").unwrap();
@@ -461,6 +541,15 @@ mod tests {
 
         let l = format!("{base}/link");
         link(&mut Sh, &f, &l, false, true).unwrap();
+        // stat and content in one step, through the link too; none for a directory.
+        let (pair, content) = stat_and_read(&mut Sh, &l).unwrap();
+        assert_eq!(pair.0.unwrap().kind, FileKind::Symlink);
+        assert_eq!(pair.1.unwrap().kind, FileKind::File);
+        assert_eq!(content.unwrap(), b"uploaded");
+        let (pair, content) = stat_and_read(&mut Sh, &format!("{base}/sub dir")).unwrap();
+        assert_eq!((pair.1.unwrap().kind, content), (FileKind::Dir, None));
+        let (pair, content) = stat_and_read(&mut Sh, &format!("{base}/none")).unwrap();
+        assert!(pair.0.is_none() && pair.1.is_none() && content.is_none());
         assert!(link(&mut Sh, &f, &l, false, true).is_err());
         link(&mut Sh, "/elsewhere", &l, true, true).unwrap();
         let st = stat(&mut Sh, &l, false).unwrap().unwrap();

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use chrono::Local;
 
-use crate::connection::{Command as Run, ExecRequest};
+use crate::connection::{Command as Run, ExecRequest, PathGuard};
 use crate::modules::files::expand_user;
 use crate::modules::output::{command_result, delta, lines, timestamp};
 use crate::modules::{
@@ -117,30 +117,38 @@ pub fn run_command(
         result.msg = Some("Unable to change directory before execution.".to_string());
         return Ok(result.with("rc", Value::Null));
     }
-    if let Some(creates) = args.str("creates") {
-        let path = in_dir(expand_user(ctx.conn, creates)?);
-        if ctx.conn.stat(&path, true)?.is_some() {
-            return Ok(not_run(
-                format!("skipped, since {path} exists"),
-                format!("Did not run command since '{path}' exists"),
-                false,
-            ));
+    // creates, then removes: (the guard, the stdout and msg when it stops the run).
+    let mut guards = Vec::new();
+    for (param, must_exist) in [("creates", false), ("removes", true)] {
+        if let Some(given) = args.str(param) {
+            let path = in_dir(expand_user(ctx.conn, given)?);
+            let (stdout, msg) = if must_exist {
+                (
+                    format!("skipped, since {path} does not exist"),
+                    format!("Did not run command since '{path}' does not exist"),
+                )
+            } else {
+                (
+                    format!("skipped, since {path} exists"),
+                    format!("Did not run command since '{path}' exists"),
+                )
+            };
+            guards.push((PathGuard { path, must_exist }, stdout, msg));
         }
     }
-    if let Some(removes) = args.str("removes") {
-        let path = in_dir(expand_user(ctx.conn, removes)?);
-        if ctx.conn.stat(&path, true)?.is_none() {
-            return Ok(not_run(
-                format!("skipped, since {path} does not exist"),
-                format!("Did not run command since '{path}' does not exist"),
-                false,
-            ));
-        }
-    }
+    let stopped = |i: usize| {
+        let (_, stdout, msg) = &guards[i];
+        Ok(not_run(stdout.clone(), msg.clone(), false))
+    };
     if ctx.check_mode {
+        for (i, (guard, ..)) in guards.iter().enumerate() {
+            if ctx.conn.stat(&guard.path, true)?.is_some() != guard.must_exist {
+                return stopped(i);
+            }
+        }
         // `ansible localhost -m command -a 'echo hi' --check`: skipped; with creates/removes
         // that did not stop it, changed.
-        let decided = args.get("creates").is_some() || args.get("removes").is_some();
+        let decided = !guards.is_empty();
         let mut result = not_run(
             String::new(),
             "Command would have run if not in check mode".to_string(),
@@ -161,7 +169,11 @@ pub fn run_command(
     }
     let start = Local::now();
     let started = Instant::now();
-    let out = ctx.conn.exec(&req)?;
+    let only_guards: Vec<PathGuard> = guards.iter().map(|(g, ..)| g.clone()).collect();
+    let out = match ctx.conn.exec_guarded(&req, &only_guards)? {
+        Ok(out) => out,
+        Err(i) => return stopped(i),
+    };
     let elapsed = started.elapsed();
     let end = Local::now();
 

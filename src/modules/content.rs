@@ -67,16 +67,14 @@ fn write_inner(
     conn: &mut dyn Connection,
     w: &ContentWrite<'_>,
 ) -> Result<WriteOutcome, WriteError> {
-    let existing = conn.stat(w.dest, true)?;
-    if existing
-        .as_ref()
-        .is_some_and(|st| st.kind == crate::connection::FileKind::Dir)
-    {
-        return Err(format!("Destination {} is a directory", w.dest).into());
-    }
-    let before = match &existing {
-        Some(_) => conn.read_file(w.dest)?,
-        None => Vec::new(),
+    let (existing, before) = match conn.stat_and_read(w.dest)? {
+        Some((st, _)) if st.kind == crate::connection::FileKind::Dir => {
+            return Err(format!("Destination {} is a directory", w.dest).into());
+        }
+        // Not a regular file (a device, a fifo): read as it is.
+        Some((st, None)) => (Some(st), conn.read_file(w.dest)?),
+        Some((st, Some(content))) => (Some(st), content),
+        None => (None, Vec::new()),
     };
     let mut outcome = WriteOutcome {
         content_changed: existing.is_none() || before != w.content,

@@ -178,11 +178,13 @@ pub(super) fn copy_file(
     src_mode: Option<u32>,
     src: Option<&str>,
 ) -> Result<ModuleResult, ModuleError> {
+    // Read with the stat: a file there is compared with the new content next (in the
+    // same step, through the connection's task cache).
     let dest_is_dir = dest.ends_with('/')
         || ctx
             .conn
-            .stat(dest, true)?
-            .is_some_and(|st| st.kind == FileKind::Dir);
+            .stat_and_read(dest)?
+            .is_some_and(|(st, _)| st.kind == FileKind::Dir);
     let mut dest = dest.to_string();
     if dest_is_dir {
         let Some(src) = src else {

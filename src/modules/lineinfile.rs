@@ -69,10 +69,10 @@ impl Module for LineInFile {
         // Ansible edits what a symlink points to, and reports the path as given.
         let real = resolve_links(ctx.conn, &given)?;
         let path = given.as_str();
-        let existing = ctx.conn.stat(path, true)?;
+        let existing = ctx.conn.stat_and_read(path)?;
         if existing
             .as_ref()
-            .is_some_and(|st| st.kind == crate::connection::FileKind::Dir)
+            .is_some_and(|(st, _)| st.kind == crate::connection::FileKind::Dir)
         {
             return Ok(
                 ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256),
@@ -107,8 +107,10 @@ impl Module for LineInFile {
             ));
         }
 
-        let before = match &existing {
-            Some(_) => ctx.conn.read_file(&real)?,
+        let existed = existing.is_some();
+        let before = match existing {
+            Some((_, Some(content))) => content,
+            Some((_, None)) => ctx.conn.read_file(&real)?,
             None if !present => {
                 return Ok(ModuleResult::ok().with_msg("file not present"));
             }
@@ -156,7 +158,7 @@ impl Module for LineInFile {
 
         let edit = Edit {
             real: &real,
-            existed: existing.is_some(),
+            existed,
             changed,
             after: &after,
             msg,

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use super::shell_ops::{self, Content, ShellRunner};
 use super::{
-    Become, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileStat,
-    TaskSettings,
+    Become, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileKind,
+    FileStat, PathGuard, TaskSettings,
 };
 use session::Live;
 use shell::Shell;
@@ -244,6 +244,15 @@ impl SshConnection {
         shell_ops::write_file(self, path, content, attrs)
     }
 
+    /// Run `req` in one step, after the lines of `script`.
+    fn exec_after(&mut self, mut script: String, req: &ExecRequest) -> ConnResult<ExecOutput> {
+        self.cache.clear();
+        script.push_str(&shell_ops::command_script(&self.task.env, req)?);
+        let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
+        let timeout = req.timeout.or(self.task.timeout);
+        self.step(&script, req.stdin.as_deref(), become_.as_ref(), timeout)
+    }
+
     fn open_shell(&mut self, become_: Option<&Become>) -> ConnResult<Shell> {
         let timeout = self.target.connect_timeout.max(Duration::from_secs(10));
         let live = self.live()?;
@@ -270,11 +279,36 @@ impl Connection for SshConnection {
     }
 
     fn exec(&mut self, req: &ExecRequest) -> ConnResult<ExecOutput> {
-        self.cache.clear();
-        let script = shell_ops::command_script(&self.task.env, req)?;
-        let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
-        let timeout = req.timeout.or(self.task.timeout);
-        self.step(&script, req.stdin.as_deref(), become_.as_ref(), timeout)
+        self.exec_after(String::new(), req)
+    }
+
+    /// The guards are tests in the command's own step (`[ -e ]` follows links, as the
+    /// default's `stat` does): one round trip and no extra process.
+    fn exec_guarded(
+        &mut self,
+        req: &ExecRequest,
+        guards: &[PathGuard],
+    ) -> ConnResult<Result<ExecOutput, usize>> {
+        let token = format!("SRPLAY_GUARD_{:016x}", fastrand::u64(..));
+        let mut script = String::new();
+        for (i, guard) in guards.iter().enumerate() {
+            let stop = format!("printf '%s' '{token} {i}'; exit 0");
+            let p = shell_ops::quote(&guard.path)?;
+            script.push_str(&if guard.must_exist {
+                format!("[ -e {p} ] || {{ {stop}; }}\n")
+            } else {
+                format!("[ -e {p} ] && {{ {stop}; }}\n")
+            });
+        }
+        let out = self.exec_after(script, req)?;
+        let stopped = (out.rc == 0)
+            .then(|| std::str::from_utf8(&out.stdout).ok())
+            .flatten()
+            .and_then(|s| s.strip_prefix(&token)?.trim().parse().ok());
+        Ok(match stopped {
+            Some(i) if i < guards.len() => Err(i),
+            _ => Ok(out),
+        })
     }
 
     fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
@@ -287,6 +321,27 @@ impl Connection for SshConnection {
             }
         };
         Ok(if follow { pair.1 } else { pair.0 })
+    }
+
+    fn stat_and_read(&mut self, path: &str) -> ConnResult<Option<(FileStat, Option<Vec<u8>>)>> {
+        // Known within this task: missing, not a file, or a file already read.
+        if let Some((_, followed)) = self.cache.stats.get(path) {
+            match followed {
+                None => return Ok(None),
+                Some(st) if st.kind != FileKind::File => return Ok(Some((st.clone(), None))),
+                Some(st) => {
+                    if let Some(data) = self.cache.reads.get(path) {
+                        return Ok(Some((st.clone(), Some(data.clone()))));
+                    }
+                }
+            }
+        }
+        let (pair, content) = shell_ops::stat_and_read(self, path)?;
+        self.cache.stats.insert(path.to_string(), pair.clone());
+        if let Some(data) = &content {
+            self.cache.reads.insert(path.to_string(), data.clone());
+        }
+        Ok(pair.1.map(|st| (st, content)))
     }
 
     fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
