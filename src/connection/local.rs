@@ -178,8 +178,14 @@ impl Connection for LocalConnection {
 
     fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
         if self.becomes() {
-            return shell_ops::write_file(self, path, shell_ops::Content::Inline(data), attrs)
-                .map(drop);
+            return shell_ops::write_file(
+                self,
+                path,
+                shell_ops::Content::Inline(data),
+                attrs,
+                shell_ops::Replaced::Unknown,
+            )
+            .map(drop);
         }
         let dest = Path::new(path);
         let dir = parent_dir(dest);

@@ -213,6 +213,15 @@ pub fn read_file(r: &mut dyn ShellRunner, path: &str) -> ConnResult<Vec<u8>> {
     Ok(run_ok(r, &script, &format!("cannot read {path}"))?.stdout)
 }
 
+/// What the caller of [`write_file`] knows of the file it replaces, from a stat earlier in
+/// the same task: with it, the step needs no `stat` of its own to keep mode and owner.
+#[derive(Clone, Copy, Debug)]
+pub enum Replaced<'a> {
+    Unknown,
+    Missing,
+    Existing(&'a FileStat),
+}
+
 /// Where the new content of a file comes from.
 pub enum Content<'a> {
     /// Sent inside the script (a base64 here-document).
@@ -236,15 +245,21 @@ pub fn write_file(
     path: &str,
     content: Content<'_>,
     attrs: &FileAttrs,
+    replaced: Replaced<'_>,
 ) -> ConnResult<StatPair> {
     let p = quote(path)?;
+    // The replaced file's mode, when the caller knows it, is as good as a given one.
+    let mode_or_kept = attrs.mode.or(match replaced {
+        Replaced::Existing(st) => Some(st.mode),
+        _ => None,
+    });
     let temp = quote(&format!(
         "{}/.srplay-tmp-{:016x}",
         parent_of(path),
         fastrand::u64(..)
     ))?;
     // A mode the umask can give a new file: no execute or special bits.
-    let by_umask = attrs.mode.filter(|m| m & 0o7111 == 0);
+    let by_umask = mode_or_kept.filter(|m| m & 0o7111 == 0);
     let umask = by_umask
         .map(|m| format!("umask {:03o}\n", 0o777 & !m))
         .unwrap_or_default();
@@ -277,10 +292,11 @@ pub fn write_file(
         }
     };
     let created_here = !matches!(content, Content::Uploaded { beside: true, .. });
-    let mode = match attrs.mode {
+    let mode = match mode_or_kept {
         Some(_) if by_umask.is_some() && created_here => String::new(),
         Some(m) => format!("chmod {m:o} \"$t\" || exit 1\n"),
         // A file made here already has 0666 less umask; an upload is the SFTP server's.
+        None if created_here && matches!(replaced, Replaced::Missing) => String::new(),
         None => {
             let keep = "if [ -e \"$d\" ]; then chmod \"$(stat -L -c %a -- \"$d\")\" \"$t\" || exit 1; \
                         chown \"$(stat -L -c %u:%g -- \"$d\")\" \"$t\" 2>/dev/null || true;";
@@ -293,11 +309,25 @@ pub fn write_file(
             }
         }
     };
+    // The replaced file's owner is kept too, as the stat above would (when it is not
+    // the writer's own, the common case, which the shell's builtin tests tell).
+    let kept_owner = match replaced {
+        Replaced::Existing(st)
+            if attrs.mode.is_none() && attrs.owner.is_none() && attrs.group.is_none() =>
+        {
+            format!(
+                "[ -O \"$d\" ] && [ -G \"$d\" ] || chown {}:{} \"$t\" 2>/dev/null || true\n",
+                st.uid, st.gid
+            )
+        }
+        _ => String::new(),
+    };
     let owner = owner_spec(attrs)?
         .map(|spec| format!("chown {spec} \"$t\" || exit 1\n"))
         .unwrap_or_default();
-    let script =
-        format!("d={p}\n{fill}{mode}{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n");
+    let script = format!(
+        "d={p}\n{fill}{mode}{kept_owner}{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n"
+    );
     let mut script = match content {
         // The upload is gone once copied, whatever happened.
         Content::Uploaded {
@@ -504,13 +534,21 @@ mod tests {
                 mode: Some(0o600),
                 ..Default::default()
             },
+            Replaced::Missing,
         )
         .unwrap();
         assert_eq!(read_file(&mut Sh, &f).unwrap(), data);
         let st = stat(&mut Sh, &f, false).unwrap().unwrap();
         assert_eq!((st.kind, st.mode, st.size), (FileKind::File, 0o600, 5000));
         // A rewrite keeps the mode of the file it replaces.
-        write_file(&mut Sh, &f, Content::Inline(b"two"), &FileAttrs::default()).unwrap();
+        write_file(
+            &mut Sh,
+            &f,
+            Content::Inline(b"two"),
+            &FileAttrs::default(),
+            Replaced::Unknown,
+        )
+        .unwrap();
         assert_eq!(stat(&mut Sh, &f, false).unwrap().unwrap().mode, 0o600);
         // Text goes through printf, with the mode from the umask or from chmod.
         let text = "it's \"quoted\" $HOME `x` \\n%s\nno newline at the end";
@@ -519,10 +557,35 @@ mod tests {
                 mode: Some(mode),
                 ..Default::default()
             };
-            let st = write_file(&mut Sh, &f, Content::Inline(text.as_bytes()), &attrs).unwrap();
+            let st = write_file(
+                &mut Sh,
+                &f,
+                Content::Inline(text.as_bytes()),
+                &attrs,
+                Replaced::Unknown,
+            )
+            .unwrap();
             assert_eq!(st.0.unwrap().mode, mode);
             assert_eq!(read_file(&mut Sh, &f).unwrap(), text.as_bytes());
         }
+        // A replaced file the caller has stat'ed keeps its mode and (as root) its owner.
+        std::os::unix::fs::chown(&f, Some(65534), Some(65534)).ok();
+        let before = stat(&mut Sh, &f, true).unwrap().unwrap();
+        let known = Replaced::Existing(&before);
+        let st = write_file(
+            &mut Sh,
+            &f,
+            Content::Inline(b"kept"),
+            &FileAttrs::default(),
+            known,
+        )
+        .unwrap()
+        .0
+        .unwrap();
+        assert_eq!(
+            (st.mode, st.uid, st.gid),
+            (before.mode, before.uid, before.gid)
+        );
         let left: Vec<_> = std::fs::read_dir(format!("{base}/sub dir"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -535,7 +598,14 @@ mod tests {
             path: &up,
             beside: false,
         };
-        write_file(&mut Sh, &f, uploaded, &FileAttrs::default()).unwrap();
+        write_file(
+            &mut Sh,
+            &f,
+            uploaded,
+            &FileAttrs::default(),
+            Replaced::Unknown,
+        )
+        .unwrap();
         assert_eq!(read_file(&mut Sh, &f).unwrap(), b"uploaded");
         assert!(!std::path::Path::new(&up).exists());
 

@@ -15,7 +15,7 @@ pub mod target;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::shell_ops::{self, Content, ShellRunner};
+use super::shell_ops::{self, Content, Replaced, ShellRunner};
 use super::{
     Become, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileKind,
     FileStat, PathGuard, TaskSettings,
@@ -218,9 +218,15 @@ impl SshConnection {
         path: &str,
         data: &[u8],
         attrs: &FileAttrs,
+        known: Option<Option<FileStat>>,
     ) -> ConnResult<shell_ops::StatPair> {
+        let replaced = match &known {
+            None => Replaced::Unknown,
+            Some(None) => Replaced::Missing,
+            Some(Some(st)) => Replaced::Existing(st),
+        };
         if data.len() <= INLINE_LIMIT {
-            return shell_ops::write_file(self, path, Content::Inline(data), attrs);
+            return shell_ops::write_file(self, path, Content::Inline(data), attrs, replaced);
         }
         // Large content goes by SFTP (as the login user): straight beside the
         // destination when the task acts as the login user, else to a private temp
@@ -228,7 +234,7 @@ impl SshConnection {
         let become_ = self.effective_become(self.task.become_.as_ref()).cloned();
         let beside = become_.is_none();
         if !beside && become_.is_some_and(|b| b.user != "root") {
-            return shell_ops::write_file(self, path, Content::Inline(data), attrs);
+            return shell_ops::write_file(self, path, Content::Inline(data), attrs, replaced);
         }
         let name = format!(".srplay-tmp-{:016x}", fastrand::u64(..));
         let upload = if beside {
@@ -241,7 +247,7 @@ impl SshConnection {
             path: &upload,
             beside,
         };
-        shell_ops::write_file(self, path, content, attrs)
+        shell_ops::write_file(self, path, content, attrs, replaced)
     }
 
     /// Run `req` in one step, after the lines of `script`.
@@ -354,8 +360,15 @@ impl Connection for SshConnection {
     }
 
     fn write_file(&mut self, path: &str, data: &[u8], attrs: &FileAttrs) -> ConnResult<()> {
+        // What this task saw of the file it replaces (what it points to, as the write
+        // keeps the mode of what a link points to).
+        let known = self
+            .cache
+            .stats
+            .get(path)
+            .map(|(_, followed)| followed.clone());
         self.cache.clear();
-        let now = self.write_file_step(path, data, attrs)?;
+        let now = self.write_file_step(path, data, attrs, known)?;
         self.cache.changed(path, now);
         Ok(())
     }
