@@ -32,20 +32,37 @@ pub const ETCDCTL: &str = "ETCDCTL_API=3 etcdctl --cacert=/etc/srplay/pki/ca.crt
     --cert=/etc/srplay/pki/node.crt --key=/etc/srplay/pki/node.key";
 
 /// The offline package source the installer copies to the nodes, built once by
-/// `hack/offline/build-repo` into `~/.cache/srplay/installer-repo` (about 70 MiB, needs
-/// network the first time).
+/// `hack/offline/build-repo` into `~/.cache/srplay/nspawn-installer-repo` (about 50 MiB, needs
+/// network the first time), without what the hosts' base image already has
+/// (`--skip-installed-in`, so the base image is built first): half the files to copy, for
+/// both tools. Built in a temp dir renamed into place, so tests running at once never see
+/// half of it.
 pub fn installer_repo(scratch: &Path) -> PathBuf {
-    let repo = cache_dir().join("installer-repo");
+    let repo = cache_dir().join("nspawn-installer-repo");
     if !repo.join("Packages.gz").exists() {
-        let dir = repo.to_string_lossy().into_owned();
+        hack("rig/nspawn", &["base"], scratch, Duration::from_secs(900));
+        std::fs::create_dir_all(cache_dir()).unwrap();
+        let tmp = tempfile::tempdir_in(cache_dir()).unwrap();
+        let dir = tmp.path().join("repo");
+        let base = std::env::var("SRPLAY_NSPAWN_BASE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| cache_dir().join("nspawn-base"));
+        let args = [
+            dir.to_string_lossy().into_owned(),
+            "--skip-installed-in".to_string(),
+            base.to_string_lossy().into_owned(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         timed("package source build", || {
             hack(
                 "offline/build-repo",
-                &[&dir],
+                &args,
                 scratch,
                 Duration::from_secs(900),
             )
         });
+        // Another test may have won the race; its copy is as good.
+        let _ = std::fs::rename(&dir, &repo);
     }
     repo
 }
@@ -94,8 +111,14 @@ pub fn write_inventory(dir: &Path, state: &Path, nodes: &[Node], repo: &Path) ->
 /// Run srplay with `args` from the repository root, as a site engineer would; its rc and
 /// its stdout followed by its stderr.
 pub fn srplay(args: &[&str], scratch: &Path) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_srplay"));
-    cmd.current_dir(manifest_dir()).args(args);
+    run_in(env!("CARGO_BIN_EXE_srplay"), args, &manifest_dir(), scratch)
+}
+
+/// Run `program` with `args` in `cwd` (a playbook run: up to 20 minutes); its rc and its
+/// stdout followed by its stderr.
+pub fn run_in(program: &str, args: &[&str], cwd: &Path, scratch: &Path) -> (i32, String) {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(cwd).args(args);
     let (rc, out, err) = super::run_with_timeout(cmd, scratch, Duration::from_secs(1200));
     (rc, format!("{out}{err}"))
 }
@@ -124,4 +147,47 @@ pub fn timed<T>(phase: &str, f: impl FnOnce() -> T) -> T {
         start.elapsed().as_secs_f64()
     );
     value
+}
+
+/// While it lives, this machine reaches nothing but loopback: an nftables table rejects every
+/// packet leaving for another address. The test hosts share the machine's network, so this
+/// is the air-gapped site: neither the controller nor a target can reach a mirror.
+pub struct NetworkBlock;
+
+const BLOCK_TABLE: &str = "srplay_test_offline";
+const BLOCK_RULES: &str = r#"table inet srplay_test_offline {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    oifname "lo" accept
+    ip daddr 127.0.0.0/8 accept
+    ip6 daddr ::1 accept
+    reject
+  }
+}
+"#;
+
+impl NetworkBlock {
+    pub fn new() -> NetworkBlock {
+        let mut nft = Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("nft (apt-get install nftables)");
+        use std::io::Write;
+        nft.stdin
+            .take()
+            .unwrap()
+            .write_all(BLOCK_RULES.as_bytes())
+            .unwrap();
+        assert!(nft.wait().unwrap().success(), "nft refused the block");
+        NetworkBlock
+    }
+}
+
+impl Drop for NetworkBlock {
+    fn drop(&mut self) {
+        let _ = Command::new("nft")
+            .args(["delete", "table", "inet", BLOCK_TABLE])
+            .status();
+    }
 }
