@@ -3,9 +3,9 @@
 //! installs m1, gw1 and c1; `srplay node add --role compute` installs c2
 //! (`playbooks/addnode.yml`) and `node add --role gateway` gw2 (`playbooks/gateway.yml`),
 //! each checked from outside (etcd through it, Prometheus scraping it, every node's
-//! /etc/hosts naming it); then `srplay node remove c2` (`playbooks/delnode.yml`) takes c2
-//! out of the inventory, Prometheus's targets and the others' /etc/hosts and stops its
-//! services, and setup.yml on the nodes left changes nothing. Each step's wall time is
+//! /etc/hosts naming it); then `srplay node remove` (`playbooks/delnode.yml`) of c2 and
+//! of gw2 takes each out of the inventory, Prometheus's targets and the others' /etc/hosts
+//! and stops its services, and setup.yml on the nodes left changes nothing. Each step's wall time is
 //! printed (`--nocapture`), the compute node's as "time to healthy".
 //!
 //! Same gate and package source as `tests/installer.rs`.
@@ -102,28 +102,50 @@ fn compute_and_gateway_nodes_join_and_leave() {
     nodes.push(NEW_GATEWAY);
     cluster.assert_listed_everywhere(&nodes);
 
-    // The compute node leaves.
-    let (rc, out) = timed("node remove c2", || {
-        srplay(
-            &["node", "remove", "-i", &inv.to_string_lossy(), "c2"],
-            scratch.path(),
-        )
-    });
-    eprintln!("node remove c2 recap:\n  {}", recap(&out).join("\n  "));
-    assert_eq!(rc, 0, "node remove c2 failed:\n{out}");
-    assert_eq!(
-        groups_of(&inv, "c2"),
-        Vec::<String>::new(),
-        "c2 is still in the inventory"
-    );
-    nodes.retain(|n| n.id != "c2");
-    cluster.assert_listed_everywhere(&nodes);
-    for unit in ["etcd-proxy", "prometheus-node-exporter"] {
-        let (_, state) = cluster.ssh(
-            &NEW_COMPUTE,
-            &format!("systemctl is-active {unit}; systemctl is-enabled {unit}"),
+    // Both leave again; the gateway's removal costs a few seconds more and stops haproxy.
+    for (leaving, service) in [(NEW_COMPUTE, "etcd-proxy"), (NEW_GATEWAY, "haproxy")] {
+        let (rc, out) = timed(&format!("node remove {}", leaving.id), || {
+            srplay(
+                &["node", "remove", "-i", &inv.to_string_lossy(), leaving.id],
+                scratch.path(),
+            )
+        });
+        eprintln!(
+            "node remove {} recap:\n  {}",
+            leaving.id,
+            recap(&out).join("\n  ")
         );
-        assert_eq!(state, "inactive\ndisabled", "{unit} on c2");
+        assert_eq!(rc, 0, "node remove {} failed:\n{out}", leaving.id);
+        assert_eq!(
+            groups_of(&inv, leaving.id),
+            Vec::<String>::new(),
+            "{} is still in the inventory",
+            leaving.id
+        );
+        // Deleted on the controller: a node added again under this id gets a new key and
+        // certificate for its address.
+        let pki = scratch.path().join("inventory/pki");
+        assert!(
+            !pki.join(format!("{}.crt", leaving.id)).exists()
+                && !pki.join(format!("{}.key", leaving.id)).exists(),
+            "{}'s certificate or key is still in {}",
+            leaving.id,
+            pki.display()
+        );
+        assert!(
+            pki.join("ca.crt").exists(),
+            "the CA went with {}",
+            leaving.id
+        );
+        nodes.retain(|n| n.id != leaving.id);
+        cluster.assert_listed_everywhere(&nodes);
+        for unit in [service, "prometheus-node-exporter"] {
+            let (_, state) = cluster.ssh(
+                &leaving,
+                &format!("systemctl is-active {unit}; systemctl is-enabled {unit}"),
+            );
+            assert_eq!(state, "inactive\ndisabled", "{unit} on {}", leaving.id);
+        }
     }
 
     let (rc, out) = timed("setup.yml on the nodes left", || {
