@@ -8,8 +8,8 @@
 //! itself over ssh, and a second run changes nothing.
 //!
 //! Then ansible-playbook runs the same `setup.yml` from the same bundle on six fresh hosts
-//! (127.0.1.221..226, given python3 and python3-apt first, as Ansible needs): it must pass
-//! the same checks, and srplay run afterwards on those hosts must find nothing to change, so
+//! (127.0.1.221..226, given python3 and python3-apt first, as Ansible needs): it must give
+//! the same recap counts per node and pass the same checks, and srplay run afterwards on those hosts must find nothing to change, so
 //! both tools left the same cluster. Each phase's wall time and the ratio of the two
 //! installs are printed (`--nocapture` shows them).
 //!
@@ -122,7 +122,8 @@ fn a_bundle_installs_the_cluster_offline_and_ansible_playbook_agrees() {
             scratch.path(),
         )
     });
-    eprintln!("first run recap:\n  {}", recap(&out).join("\n  "));
+    let first_recap = recap(&out);
+    eprintln!("first run recap:\n  {}", first_recap.join("\n  "));
     assert!(
         rc == 0 && recap(&out).len() == NODES.len(),
         "setup.yml from the bundle failed (rc {rc}):\n{out}"
@@ -166,6 +167,12 @@ fn a_bundle_installs_the_cluster_offline_and_ansible_playbook_agrees() {
     assert!(
         rc == 0 && recap(&out).len() == ANSIBLE_NODES.len(),
         "ansible-playbook setup.yml failed (rc {rc}):\n{out}"
+    );
+    // The same nodes by id, so the same recap lines: each task ended alike on each node.
+    assert_eq!(
+        recap(&out),
+        first_recap,
+        "ansible-playbook's recap against srplay's"
     );
     check_cluster(&ansible_hosts, &ANSIBLE_NODES);
     let (rc, out) = timed(
