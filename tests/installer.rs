@@ -9,9 +9,9 @@
 //!
 //! Then ansible-playbook runs the same `setup.yml` from the same bundle on six fresh hosts
 //! (127.0.1.221..226, given python3 and python3-apt first, as Ansible needs): it must give
-//! the same recap counts per node and pass the same checks, and srplay run afterwards on those hosts must find nothing to change, so
-//! both tools left the same cluster. Each phase's wall time and the ratio of the two
-//! installs are printed (`--nocapture` shows them).
+//! the same recap counts per node and pass the same checks, and srplay run afterwards on
+//! those hosts must find nothing to change, so both tools left the same cluster. Each
+//! phase's wall time and the ratio of the two installs are printed (`--nocapture`).
 //!
 //! Same gate as `tests/nspawn.rs` (root, systemd-nspawn, debootstrap, dpkg-dev;
 //! `SRPLAY_NSPAWN=0|1`), plus nft (nftables) and the Ansible venv. The package source is
