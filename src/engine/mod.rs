@@ -60,6 +60,9 @@ pub struct Runner {
     pub(crate) started: AtomicBool,
     /// `any_errors_fatal` fired: no further play starts.
     pub(crate) abort: AtomicBool,
+    /// A host failed without a failure in its recap (it stood for a failed `run_once`
+    /// task another host ran): the exit code still says a host failed, as Ansible's does.
+    pub(crate) uncounted_failure: AtomicBool,
     /// Connections to `delegate_to` hosts, kept for the run like the hosts' own.
     pub(crate) delegates: Mutex<IndexMap<String, SharedConnection>>,
     /// Plays started so far, across playbooks: a play's index in the run.
@@ -99,6 +102,7 @@ impl Runner {
             stats: Mutex::new(IndexMap::new()),
             dead: Mutex::new(IndexSet::new()),
             abort: AtomicBool::new(false),
+            uncounted_failure: AtomicBool::new(false),
             delegates: Mutex::new(IndexMap::new()),
             plays: AtomicUsize::new(0),
             resume: None,
@@ -169,7 +173,9 @@ impl Runner {
         self.emit(&Event::Recap { stats: &stats });
         if stats.values().any(|s| s.unreachable > 0) {
             exit::HOST_UNREACHABLE
-        } else if stats.values().any(|s| s.failed > 0) {
+        } else if stats.values().any(|s| s.failed > 0)
+            || self.uncounted_failure.load(Ordering::Relaxed)
+        {
             exit::HOST_FAILED
         } else {
             exit::OK

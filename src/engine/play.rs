@@ -27,6 +27,9 @@ pub struct PlayHost {
     pub notified: IndexSet<usize>,
     /// `ansible_failed_task` / `ansible_failed_result` while in a rescue.
     pub failure: Option<(Value, Value)>,
+    /// Failed by a `run_once` task that another host ran: as in Ansible, such a host
+    /// gets no `rescue` (its `always` still runs) and stays failed.
+    pub failed_by_run_once: bool,
 }
 
 /// A handler with the frame it was defined in.

@@ -1121,6 +1121,23 @@ impl PlayRun<'_> {
         }
     }
 
+    /// A `run_once` task that failed fails every host it stood for, as Ansible's strategy
+    /// does: they stop with it (no `rescue` for them, `always` still runs; the exit code
+    /// says failed), but only the host that ran it counts the failure in the recap.
+    pub fn fail_with_run_once(&self, host: &str, o: &HostOutcome) {
+        if !(o.status == Status::Failed && o.failed && !o.ignored) {
+            return;
+        }
+        let mut ps = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = ps.get_mut(host) {
+            p.failed = true;
+            p.failed_by_run_once = true;
+            self.r
+                .uncounted_failure
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     fn meta(&self, action: &str, host: &str) {
         match action {
             "end_play" => self

@@ -45,7 +45,11 @@ impl PlayRun<'_> {
             let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             entered
                 .iter()
-                .filter(|h| state.get(*h).is_some_and(|s| s.failed && !s.unreachable))
+                .filter(|h| {
+                    state
+                        .get(*h)
+                        .is_some_and(|s| s.failed && !s.unreachable && !s.failed_by_run_once)
+                })
                 .cloned()
                 .collect()
         };
@@ -211,6 +215,7 @@ impl PlayRun<'_> {
             if run_once {
                 for other in active.iter().skip(1) {
                     self.apply_shared(task, other, &outcome);
+                    self.fail_with_run_once(other, &outcome);
                 }
             }
             self.apply(task, frame, outcome, &mut includes, handler);
