@@ -143,17 +143,30 @@ fn playbooks_pass_ansible_syntax_check() {
         &NODES,
         Path::new("/nonexistent"),
     );
+    // The node playbooks name their node in the play patterns: node_id is required.
+    let playbooks = [
+        "playbooks/setup.yml",
+        "playbooks/addmaster.yml",
+        "playbooks/delmaster.yml",
+    ];
     for tool in [
         venv.join("bin/ansible-playbook"),
         env!("CARGO_BIN_EXE_srplay").into(),
     ] {
-        let mut cmd = Command::new(&tool);
-        cmd.current_dir(manifest_dir())
-            .env("ANSIBLE_PYTHON_INTERPRETER", venv.join("bin/python"))
-            .args(["--syntax-check", "playbooks/setup.yml", "-i"])
-            .arg(&inv);
-        let (rc, out, err) =
-            support::run_with_timeout(cmd, scratch.path(), Duration::from_secs(120));
-        assert_eq!(rc, 0, "{} --syntax-check:\n{out}\n{err}", tool.display());
+        for playbook in playbooks {
+            let mut cmd = Command::new(&tool);
+            cmd.current_dir(manifest_dir())
+                .env("ANSIBLE_PYTHON_INTERPRETER", venv.join("bin/python"))
+                .args(["--syntax-check", playbook, "-e", "node_id=m1", "-i"])
+                .arg(&inv);
+            let (rc, out, err) =
+                support::run_with_timeout(cmd, scratch.path(), Duration::from_secs(120));
+            assert_eq!(
+                rc,
+                0,
+                "{} --syntax-check {playbook}:\n{out}\n{err}",
+                tool.display()
+            );
+        }
     }
 }

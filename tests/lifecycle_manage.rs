@@ -7,7 +7,8 @@
 //! backends and the compute proxy's endpoints list exactly the members, and no member that
 //! stayed was restarted (a membership change touches only first-start settings) nor haproxy
 //! (reloaded, never restarted). At the end no write failed (none is retried) and every key
-//! written reads back. Each step's wall time is printed (`--nocapture`).
+//! written reads back, and setup.yml run again changes nothing. Each step's wall time is
+//! printed (`--nocapture`).
 //!
 //! Same gate as `tests/installer.rs`. The removals run delmaster.yml by `--playbook`: it is
 //! the manage half of delnode.yml, which imports it.
@@ -165,6 +166,19 @@ fn manage_nodes_join_and_leave_while_a_client_writes() {
         .filter(|k| !keys.contains(k))
         .collect();
     assert!(lost.is_empty(), "keys written but not read back: {lost:?}");
+
+    // The lifecycle playbooks left every node as a fresh install of the same inventory would.
+    let (rc, out) = timed("setup.yml on the changed cluster", || {
+        play("playbooks/setup.yml", &inv, scratch.path())
+    });
+    let again = recap(&out);
+    eprintln!("setup.yml recap:\n  {}", again.join("\n  "));
+    assert!(
+        rc == 0
+            && again.len() == INSTALLED.len()
+            && again.iter().all(|l| l.contains(" changed=0 ")),
+        "setup.yml after the changes changed something (rc {rc}):\n{out}"
+    );
 }
 
 /// The members the test expects (id → last address byte) and the checks made after each step.
