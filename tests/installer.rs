@@ -328,6 +328,8 @@ fn playbooks_pass_ansible_syntax_check() {
         "gateway.yml",
         "delnode.yml",
         "nodelists.yml",
+        "addmaster.yml",
+        "delmaster.yml",
     ];
     for tool in [
         venv.join("bin/ansible-playbook"),
