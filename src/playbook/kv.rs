@@ -19,51 +19,53 @@ const FREE_FORM_OPTIONS: &[&str] = &[
 
 /// Split on unquoted whitespace, keeping `'…'`, `"…"` and `{{ … }}`/`{% … %}`/`{# … #}` whole.
 pub fn split_args(s: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut cur = String::new();
+    token_spans(s)
+        .into_iter()
+        .map(|r| s[r].to_string())
+        .collect()
+}
+
+/// Where [`split_args`]'s tokens are in `s` (byte ranges), so that free-form text can be
+/// kept as written between them.
+fn token_spans(s: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
     let mut quote: Option<char> = None;
     let mut depth = 0usize;
-    let chars: Vec<char> = s.chars().collect();
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
+        let (at, c) = chars[i];
+        let next = chars.get(i + 1).map(|&(_, n)| n);
+        if depth == 0 && quote.is_none() && c.is_whitespace() {
+            if let Some(from) = start.take() {
+                spans.push(from..at);
+            }
+            i += 1;
+            continue;
+        }
+        start.get_or_insert(at);
         if let Some(q) = quote {
-            cur.push(c);
-            if c == '\\' {
-                if let Some(n) = next {
-                    cur.push(n);
-                    i += 1;
-                }
+            if c == '\\' && next.is_some() {
+                i += 1;
             } else if c == q {
                 quote = None;
             }
         } else if c == '{' && matches!(next, Some('{' | '%' | '#')) {
             depth += 1;
-            cur.push(c);
-            cur.push(next.unwrap_or('{'));
             i += 1;
         } else if depth > 0 && matches!(c, '}' | '%' | '#') && next == Some('}') {
             depth -= 1;
-            cur.push(c);
-            cur.push('}');
             i += 1;
-        } else if depth == 0 && c.is_whitespace() {
-            if !cur.is_empty() {
-                tokens.push(std::mem::take(&mut cur));
-            }
-        } else {
-            if (c == '"' || c == '\'') && depth == 0 {
-                quote = Some(c);
-            }
-            cur.push(c);
+        } else if (c == '"' || c == '\'') && depth == 0 {
+            quote = Some(c);
         }
         i += 1;
     }
-    if !cur.is_empty() {
-        tokens.push(cur);
+    if let Some(from) = start {
+        spans.push(from..s.len());
     }
-    tokens
+    spans
 }
 
 /// Remove one pair of matching surrounding quotes.
@@ -77,25 +79,40 @@ pub fn unquote(s: &str) -> &str {
 }
 
 /// Parse `k=v` tokens into parameters. With `free_form`, only [`FREE_FORM_OPTIONS`]
-/// are taken as parameters and everything else is kept, in order, as `_raw_params`.
+/// are taken as parameters and everything else is kept as `_raw_params`: the text as
+/// written, its newlines and spacing included (a `shell: |` script with an `x=1` line
+/// stays a script), less the parameters taken out, as Ansible's `join_args` gives it.
 pub fn parse_kv(s: &str, free_form: bool) -> Map {
     let mut options = Map::new();
-    let mut raw = Vec::new();
-    for token in split_args(s) {
+    let mut raw = String::new();
+    let mut kept_from = 0;
+    for span in token_spans(s) {
+        let token = &s[span.clone()];
         // Parameters get escapes decoded; free-form text is kept as written.
-        let decoded = decode_escapes(&token);
+        let decoded = decode_escapes(token);
         match find_unescaped_eq(&decoded) {
             Some(pos) if !free_form || FREE_FORM_OPTIONS.contains(&&decoded[..pos]) => {
                 let key = decoded[..pos].trim().to_string();
                 let value = unquote(decoded[pos + 1..].trim()).to_string();
                 options.insert(key, Value::String(value));
+                // The parameter goes, with the spaces before it (a newline stays).
+                let before = s[kept_from..span.start].trim_end_matches([' ', '\t']);
+                raw.push_str(before);
+                kept_from = span.end;
             }
-            Some(_) => raw.push(token),
-            None => raw.push(decoded.replace("\\=", "=")),
+            // Only escaped `=` (`a\=b`): the word with them unescaped, as Ansible's.
+            None if token.contains("\\=") => {
+                raw.push_str(&s[kept_from..span.start]);
+                raw.push_str(&decoded.replace("\\=", "="));
+                kept_from = span.end;
+            }
+            _ => {}
         }
     }
-    if !raw.is_empty() {
-        options.insert("_raw_params".to_string(), Value::String(raw.join(" ")));
+    raw.push_str(&s[kept_from..]);
+    let raw = raw.trim_start();
+    if !raw.trim().is_empty() {
+        options.insert("_raw_params".to_string(), Value::String(raw.to_string()));
     }
     options
 }
@@ -225,6 +242,18 @@ mod tests {
         );
         let m = parse_kv(r"content='a\n' dest=/x", false);
         assert_eq!(m["content"], json!("a\n"));
+    }
+
+    #[test]
+    fn free_form_keeps_newlines_and_spacing() {
+        let script = "set -eu\nkept=/tmp/x\nfor f in a b; do\n  echo \"$f\"  done\ndone\n";
+        let m = parse_kv(&format!("{script}creates=/y"), true);
+        assert_eq!(m["_raw_params"], json!(script));
+        assert_eq!(m["creates"], json!("/y"));
+        let m = parse_kv("chdir=/tmp echo 'a  b'   c\\n", true);
+        assert_eq!(m["_raw_params"], json!("echo 'a  b'   c\\n"));
+        let m = parse_kv("echo a\\=b", true);
+        assert_eq!(m["_raw_params"], json!("echo a=b"));
     }
 
     #[test]
