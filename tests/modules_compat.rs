@@ -157,6 +157,14 @@ fn system_modules_match_ansible_on_booted_hosts() {
     }
 
     let mut problems = String::new();
+    // Ansible must get through every run, or the comparison would be of two failures.
+    for run in ansible.iter().filter(|r| r.rc != 0) {
+        let _ = writeln!(
+            problems,
+            "ansible's {} run failed (rc {}): the case is broken\n{}",
+            run.label, run.rc, run.stdout
+        );
+    }
     for (a, b) in ansible.iter().zip(&srplay) {
         compare_run(a, b, &mut problems);
     }
@@ -205,8 +213,8 @@ fn secs(since: Instant) -> f64 {
 /// The same start state on both hosts, set up over ssh rather than by either tool: the
 /// full python3 and python3-apt (for ansible-playbook; srplay's host gets them too so that
 /// the hosts stay twins), cron and kmod (the tools the cron and modprobe modules drive), an
-/// old srplay-probe to upgrade, a package, an account and a group for the playbook to
-/// remove, and two units: `spare` where packages put theirs, since a unit in /etc cannot be
+/// old srplay-probe to upgrade, a package, an account, a group and a cron job for the
+/// playbook to remove, and two units: `spare` where packages put theirs, since a unit in /etc cannot be
 /// masked.
 fn prepare(hosts: &Hosts, tool: Tool) {
     const UNIT: &str = "[Unit]\nDescription=srplay probe\n[Service]\n\
@@ -225,6 +233,7 @@ systemctl daemon-reload
 systemctl enable --now spare.service 2>/dev/null
 useradd --create-home olduser
 groupadd oldgroup
+printf '#Ansible: old job\n0 1 * * * /bin/false\n' | crontab -
 "
     );
     let (ok, out) = hosts.ssh(&tool.addr(), &script);
@@ -463,7 +472,7 @@ dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' \
 for unit in probe spare; do
   echo "$unit $(systemctl is-active $unit) $(systemctl is-enabled $unit 2>&1)"
 done
-getent passwd alice olduser; getent group ops oldgroup users; id alice
+getent passwd alice olduser svc-probe; getent group ops oldgroup users adm svc-probe; id alice
 echo "--- crontab"; crontab -l 2>&1
 for f in $files; do
   echo "--- $f"; stat -c '%F %a %U %G' "$f" 2>&1
