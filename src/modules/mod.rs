@@ -146,6 +146,25 @@ impl Diff {
         }
     }
 
+    /// As the JSON event stream shows it (`docs/events.schema.json`): `before` and `after`
+    /// as printed (a dict diff's JSON text; empty for a `prepared` one), the headers
+    /// given, and `prepared`.
+    pub fn to_event_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("before".into(), Value::String(self.before.clone()));
+        m.insert("after".into(), Value::String(self.after.clone()));
+        if let Some(h) = &self.before_header {
+            m.insert("before_header".into(), Value::String(h.clone()));
+        }
+        if let Some(h) = &self.after_header {
+            m.insert("after_header".into(), Value::String(h.clone()));
+        }
+        if let Some(p) = &self.prepared {
+            m.insert("prepared".into(), Value::String(p.clone()));
+        }
+        Value::Object(m)
+    }
+
     /// As Ansible's result dict holds it: `before`, `after` and the headers given, and
     /// `prepared`.
     pub fn to_value(&self) -> Value {
