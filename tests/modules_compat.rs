@@ -213,8 +213,8 @@ fn secs(since: Instant) -> f64 {
 /// The same start state on both hosts, set up over ssh rather than by either tool: the
 /// full python3 and python3-apt (for ansible-playbook; srplay's host gets them too so that
 /// the hosts stay twins), cron and kmod (the tools the cron and modprobe modules drive), an
-/// old srplay-probe to upgrade, a package, an account, a group and a cron job for the
-/// playbook to remove, and two units: `spare` where packages put theirs, since a unit in /etc cannot be
+/// old srplay-probe to upgrade, a package, an account, a group, a cron job and an fstab
+/// entry for the playbook to remove, and two units: `spare` where packages put theirs, since a unit in /etc cannot be
 /// masked.
 fn prepare(hosts: &Hosts, tool: Tool) {
     const UNIT: &str = "[Unit]\nDescription=srplay probe\n[Service]\n\
@@ -234,6 +234,7 @@ systemctl enable --now spare.service 2>/dev/null
 useradd --create-home olduser
 groupadd oldgroup
 printf '#Ansible: old job\n0 1 * * * /bin/false\n' | crontab -
+echo 'tmpfs /mnt/gone tmpfs defaults 0 0' >>/etc/fstab
 "
     );
     let (ok, out) = hosts.ssh(&tool.addr(), &script);
@@ -481,6 +482,7 @@ for f in $files; do
   echo "--- $f"; stat -c '%F %a %U %G' "$f" 2>&1
   [ -f "$f" ] && cat "$f"
 done
+echo "--- mounts"; findmnt -n -o TARGET,FSTYPE,OPTIONS /mnt/live; stat -c '%n %F %a %U %G' /mnt/live /mnt/gone 2>&1
 echo "--- hostname $(hostname)"
 echo "--- localtime $(readlink /etc/localtime)"
 echo "--- modprobe.d"; ls /etc/modprobe.d /etc/modules-load.d 2>&1

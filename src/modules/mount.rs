@@ -135,10 +135,14 @@ impl Module for Mount {
                 missing.join(", ")
             )));
         }
-        let mut result = ModuleResult::ok()
-            .with("name", path.clone())
-            .with("src", entry.src.clone())
-            .with("fstype", entry.fstype.clone())
+        let mut result = ModuleResult::ok().with("name", path.clone());
+        // `src` and `fstype` are echoed only when given, as Ansible's module does.
+        for key in ["src", "fstype"] {
+            if let Some(value) = args.str(key) {
+                result = result.with(key, value);
+            }
+        }
+        let mut result = result
             .with("opts", entry.opts.clone())
             .with("dump", entry.dump.clone())
             .with("passno", entry.passno.clone())
