@@ -476,7 +476,7 @@ dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' \
 for unit in probe spare; do
   echo "$unit $(systemctl is-active $unit) $(systemctl is-enabled $unit 2>&1)"
 done
-getent passwd alice olduser svc-probe; getent group ops oldgroup users adm svc-probe; id alice
+getent passwd alice olduser svc-probe; getent shadow alice | cut -d: -f1,2; getent group ops oldgroup users adm svc-probe; id alice
 echo "--- crontab"; crontab -l 2>&1
 for f in $files; do
   echo "--- $f"; stat -c '%F %a %U %G' "$f" 2>&1
