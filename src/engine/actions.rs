@@ -51,9 +51,16 @@ impl ActionOutput {
 }
 
 impl From<ModuleResult> for ActionOutput {
+    /// A module's `ansible_facts` (`hostname`'s) become the host's facts when the task
+    /// succeeds, as Ansible's strategy merges any module's.
     fn from(result: ModuleResult) -> ActionOutput {
+        let gathered_facts = match result.data.get("ansible_facts") {
+            Some(Value::Object(facts)) if !result.failed && !result.skipped => Some(facts.clone()),
+            _ => None,
+        };
         ActionOutput {
             result,
+            gathered_facts,
             ..Default::default()
         }
     }

@@ -92,11 +92,17 @@ pub fn module_result_map(r: &ModuleResult) -> Map {
         m.insert("skipped".into(), Value::Bool(true));
     }
     m.insert("failed".into(), Value::Bool(r.failed));
-    if !r.diff.is_empty() {
-        m.insert(
-            "diff".into(),
-            Value::Array(r.diff.iter().map(Diff::to_value).collect()),
-        );
+    match r.diff.as_slice() {
+        [] => {}
+        [one] if !r.diff_list => {
+            m.insert("diff".into(), one.to_value());
+        }
+        all => {
+            m.insert(
+                "diff".into(),
+                Value::Array(all.iter().map(Diff::to_value).collect()),
+            );
+        }
     }
     m
 }

@@ -797,7 +797,10 @@ impl PlayRun<'_> {
             return ActionOutput::unreachable(why.to_string());
         }
         match outcome {
-            Ok(r) => ActionOutput::from(r),
+            Ok(r) => ActionOutput::from(ModuleResult {
+                diff_list: module.diff_is_list(),
+                ..r
+            }),
             Err(msg) => ActionOutput::failed(msg),
         }
     }

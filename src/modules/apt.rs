@@ -21,7 +21,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::connection::Connection;
 use crate::modules::system::{Run, has_command, run, run_env, with_output};
 use crate::modules::{
-    ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
+    ArgSpec, Args, Diff, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
 use crate::value;
 
@@ -81,96 +81,133 @@ impl Module for Apt {
     }
 
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
-        let apt = AptGet::new(args, ctx.check_mode);
-        let valid_for = args.int("cache_valid_time").unwrap_or(0);
-        let mut cache_time = cache_mtime(ctx.conn)?;
-        let mut cache_updated = false;
-        if args.bool("update_cache") || valid_for > 0 {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
-            if cache_time + valid_for < now {
-                if !ctx.check_mode {
-                    let r = run_env(ctx.conn, &strings(&["apt-get", "update", "-q"]), ENV)?;
-                    if !r.success() {
-                        return Ok(ModuleResult::failed(format!(
-                            "Failed to update apt cache: {}",
-                            r.output().trim()
-                        )));
-                    }
-                }
-                let after = cache_mtime(ctx.conn)?;
-                cache_updated = ctx.check_mode || after != cache_time;
-                cache_time = after;
-            }
+        let mut result = apply(args, ctx)?;
+        // `--diff` shows what apt-get said it did (or, in check mode, would do), as Ansible's.
+        if ctx.diff_mode
+            && result.changed
+            && let Some(value::Value::String(out)) = result.data.get("stdout")
+        {
+            let prepared = Diff::prepared(parse_diff(out));
+            result.diff.push(prepared);
         }
-        let with_cache = |r: ModuleResult| {
-            r.with("cache_updated", cache_updated)
-                .with("cache_update_time", cache_time)
-        };
-        let names = args.list("name");
+        Ok(result)
+    }
+}
 
-        if let Some(mode) = args.str("upgrade").filter(|m| *m != "no") {
-            return upgrade(ctx.conn, &apt, mode);
-        }
-        if let Some(deb) = args.str("deb") {
-            if args.str("state") != Some("present") {
-                return Ok(ModuleResult::failed("deb only supports state=present"));
-            }
-            return install_deb(ctx.conn, &apt, deb);
-        }
-        if names.is_empty() {
-            if args.bool("autoremove") {
-                return autoremove(ctx.conn, &apt);
-            }
-            return Ok(with_cache(ModuleResult::changed(cache_updated)));
-        }
-        if names.iter().any(|n| n == "*") {
-            if names.len() > 1 {
-                return Ok(ModuleResult::failed(
-                    "unable to install additional packages when upgrading all installed packages",
-                ));
-            }
-            if args.str("state") == Some("latest") {
-                return upgrade(ctx.conn, &apt, "yes");
-            }
-        }
-        let mut specs = Vec::new();
-        for name in names.iter().filter(|n| *n != "*") {
-            match PackageSpec::parse(name.trim()) {
-                Some(spec) => specs.push(spec),
-                None => {
+/// Ansible's `parse_diff`: apt-get's output from after `Reading state information...` to
+/// the `N upgraded, ...` summary line, both ends kept when apt-get printed no such lines.
+fn parse_diff(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "Resolving dependencies..." || *l == "Reading state information...")
+        .map_or(0, |i| i + 1);
+    let end = lines
+        .iter()
+        .position(|l| upgraded_summary(l))
+        .map_or(lines.len(), |i| i + 1);
+    lines.get(start..end).unwrap_or_default().join("\n")
+}
+
+/// `0 upgraded, 1 newly installed, ...` (Ansible's `[0-9]+ (packages )?upgraded`, anchored at
+/// the start of the line).
+fn upgraded_summary(line: &str) -> bool {
+    let rest = line.trim_start_matches(|c: char| c.is_ascii_digit());
+    rest.len() < line.len()
+        && (rest.starts_with(" upgraded") || rest.starts_with(" packages upgraded"))
+}
+
+/// What the task does, before `--diff` adds the apt-get output to it.
+fn apply(args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
+    let apt = AptGet::new(args, ctx.check_mode);
+    let valid_for = args.int("cache_valid_time").unwrap_or(0);
+    let mut cache_time = cache_mtime(ctx.conn)?;
+    let mut cache_updated = false;
+    if args.bool("update_cache") || valid_for > 0 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if cache_time + valid_for < now {
+            if !ctx.check_mode {
+                let r = run_env(ctx.conn, &strings(&["apt-get", "update", "-q"]), ENV)?;
+                if !r.success() {
                     return Ok(ModuleResult::failed(format!(
-                        "invalid package spec: {name}"
+                        "Failed to update apt cache: {}",
+                        r.output().trim()
                     )));
                 }
             }
+            let after = cache_mtime(ctx.conn)?;
+            cache_updated = ctx.check_mode || after != cache_time;
+            cache_time = after;
         }
-        let installed = query(ctx.conn, &specs)?;
-        match args.str("state") {
-            Some("absent") => remove(ctx.conn, &apt, &specs, &installed),
-            state => {
-                let latest = state == Some("latest");
-                let pinned = specs.iter().any(|s| s.version.is_some());
-                let candidates = if latest || pinned {
-                    candidates(ctx.conn, &specs, args.str("default_release"))?
-                } else {
-                    HashMap::new()
-                };
-                let at_least = satisfied_minimums(ctx.conn, &specs, &installed)?;
-                let known = Known {
-                    installed: &installed,
-                    candidates: &candidates,
-                    at_least: &at_least,
-                };
-                let wanted: Vec<String> = specs
-                    .iter()
-                    .filter(|s| s.needs_install(&known, latest))
-                    .filter(|s| !apt.only_upgrade || installed.contains_key(&s.name))
-                    .map(|s| s.install_arg())
-                    .collect();
-                Ok(with_cache(install(ctx.conn, &apt, &wanted)?))
+    }
+    let with_cache = |r: ModuleResult| {
+        r.with("cache_updated", cache_updated)
+            .with("cache_update_time", cache_time)
+    };
+    let names = args.list("name");
+
+    if let Some(mode) = args.str("upgrade").filter(|m| *m != "no") {
+        return upgrade(ctx.conn, &apt, mode);
+    }
+    if let Some(deb) = args.str("deb") {
+        if args.str("state") != Some("present") {
+            return Ok(ModuleResult::failed("deb only supports state=present"));
+        }
+        return install_deb(ctx.conn, &apt, deb);
+    }
+    if names.is_empty() {
+        if args.bool("autoremove") {
+            return autoremove(ctx.conn, &apt);
+        }
+        return Ok(with_cache(ModuleResult::changed(cache_updated)));
+    }
+    if names.iter().any(|n| n == "*") {
+        if names.len() > 1 {
+            return Ok(ModuleResult::failed(
+                "unable to install additional packages when upgrading all installed packages",
+            ));
+        }
+        if args.str("state") == Some("latest") {
+            return upgrade(ctx.conn, &apt, "yes");
+        }
+    }
+    let mut specs = Vec::new();
+    for name in names.iter().filter(|n| *n != "*") {
+        match PackageSpec::parse(name.trim()) {
+            Some(spec) => specs.push(spec),
+            None => {
+                return Ok(ModuleResult::failed(format!(
+                    "invalid package spec: {name}"
+                )));
             }
+        }
+    }
+    let installed = query(ctx.conn, &specs)?;
+    match args.str("state") {
+        Some("absent") => remove(ctx.conn, &apt, &specs, &installed),
+        state => {
+            let latest = state == Some("latest");
+            let pinned = specs.iter().any(|s| s.version.is_some());
+            let candidates = if latest || pinned {
+                candidates(ctx.conn, &specs, args.str("default_release"))?
+            } else {
+                HashMap::new()
+            };
+            let at_least = satisfied_minimums(ctx.conn, &specs, &installed)?;
+            let known = Known {
+                installed: &installed,
+                candidates: &candidates,
+                at_least: &at_least,
+            };
+            let wanted: Vec<String> = specs
+                .iter()
+                .filter(|s| s.needs_install(&known, latest))
+                .filter(|s| !apt.only_upgrade || installed.contains_key(&s.name))
+                .map(|s| s.install_arg())
+                .collect();
+            Ok(with_cache(install(ctx.conn, &apt, &wanted)?))
         }
     }
 }
@@ -649,6 +686,24 @@ mod tests {
     use serde_json::json;
 
     const HELLO: &str = "hello\tinstall ok installed\t2.10-3\n";
+
+    #[test]
+    fn diff_keeps_apt_gets_plan_as_ansibles_parse_diff() {
+        let out = "Reading package lists...\nBuilding dependency tree...\n\
+            Reading state information...\nThe following NEW packages will be installed:\n  \
+            hello\n0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.\n\
+            Setting up hello (2.10-3) ...\n";
+        assert_eq!(
+            parse_diff(out),
+            "The following NEW packages will be installed:\n  hello\n\
+             0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded."
+        );
+        // Without the markers (dpkg's own output), all of it.
+        assert_eq!(
+            parse_diff("Unpacking a ...\nSetting up a ...\n"),
+            "Unpacking a ...\nSetting up a ..."
+        );
+    }
 
     #[test]
     fn package_specs_split_like_ansibles() {

@@ -96,6 +96,7 @@ impl Module for AptRepository {
                     after: after.get(*file).cloned().unwrap_or_default(),
                     before_header: Some(header(file, &before)),
                     after_header: Some(header(file, &after)),
+                    ..Diff::default()
                 });
             }
         }

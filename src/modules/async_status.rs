@@ -105,6 +105,7 @@ fn from_saved(mut saved: Map) -> ModuleResult {
         skipped,
         msg,
         diff: Vec::new(),
+        diff_list: false,
         data: saved,
     }
 }

@@ -5,11 +5,12 @@
 //! (comments, blank) are kept. With `manage_dir` the file's directory is created
 //! 0700 and both belong to the user; the file is 0600. `--diff` shows the file.
 //!
-//! Not supported: a `key` given as a URL (and `validate_certs` with it), `follow`.
+//! Not supported: a `key` given as a URL (`validate_certs` is accepted and echoed).
 
 use crate::connection::FileAttrs;
 use crate::modules::accounts;
 use crate::modules::files;
+use crate::modules::remote;
 use crate::modules::{
     ArgSpec, Args, Diff, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -27,6 +28,9 @@ static SPEC: ArgSpec = ArgSpec::new(&[
     Param::new("key_options", Kind::Str),
     Param::new("exclusive", Kind::Bool).default("no"),
     Param::new("comment", Kind::Str),
+    Param::new("follow", Kind::Bool).default("no"),
+    // Only for a key given as a URL, which srplay refuses: accepted and echoed.
+    Param::new("validate_certs", Kind::Bool).default("yes"),
 ]);
 
 /// The key types an `authorized_keys` line may carry.
@@ -134,17 +138,36 @@ impl Module for AuthorizedKey {
                 "a key given as a URL is not supported by srplay: give the key text (e.g. with lookup('url', ...))",
             ));
         }
-        let Some(account) = accounts::passwd(ctx.conn, &user)? else {
-            return Ok(ModuleResult::failed(format!(
-                "Failed to lookup user {user}: getpwnam(): name not found: '{user}'"
-            )));
-        };
-        let keyfile = match args.str("path") {
-            Some(p) => files::expand_user(ctx.conn, p)?,
-            None => format!(
+        let account = accounts::passwd(ctx.conn, &user)?;
+        // Check mode with an explicit `path` needs no account: the user may be created by
+        // an earlier task that check mode did not run (as Ansible allows).
+        let keyfile = match (args.str("path"), &account) {
+            (Some(p), Some(_)) => files::expand_user(ctx.conn, p)?,
+            (Some(p), None) if ctx.check_mode => files::expand_user(ctx.conn, p)?,
+            (None, Some(account)) => format!(
                 "{}/.ssh/authorized_keys",
                 account.home.trim_end_matches('/')
             ),
+            (None, None) if ctx.check_mode => {
+                return Ok(ModuleResult::failed(
+                    "Either user must exist or you must provide full path to key file in check mode",
+                ));
+            }
+            _ => {
+                return Ok(ModuleResult::failed(format!(
+                    "Failed to lookup user {user}: getpwnam(): name not found: '{user}'"
+                )));
+            }
+        };
+        // `follow`: act on the file a symlinked authorized_keys points to, not replace the link.
+        let keyfile = if args.bool("follow") {
+            let real = remote::run(ctx.conn, &["readlink", "-f", "--", &keyfile])?;
+            match real.stdout.trim() {
+                "" => keyfile,
+                path => path.to_string(),
+            }
+        } else {
+            keyfile
         };
         let mut wanted = Vec::new();
         for line in key_text
@@ -184,18 +207,21 @@ impl Module for AuthorizedKey {
             .with("manage_dir", args.bool("manage_dir"))
             .with("state", if present { "present" } else { "absent" })
             .with("exclusive", args.bool("exclusive"))
-            .with("comment", args.get("comment").cloned().unwrap_or_default());
+            .with("comment", args.get("comment").cloned().unwrap_or_default())
+            .with("follow", args.bool("follow"))
+            .with("validate_certs", args.bool("validate_certs"));
         if changed && ctx.diff_mode {
             result.diff.push(Diff {
                 before,
                 after: after.clone(),
                 before_header: Some(keyfile.clone()),
                 after_header: Some(keyfile.clone()),
+                ..Diff::default()
             });
         }
-        if ctx.check_mode || (!changed && !present) {
-            return Ok(result);
-        }
+        let Some(account) = account.filter(|_| !ctx.check_mode && (changed || present)) else {
+            return with_path_info(ctx, args, result);
+        };
         let owner = FileAttrs {
             mode: None,
             owner: Some(account.uid.to_string()),
@@ -223,8 +249,25 @@ impl Module for AuthorizedKey {
         } else if present {
             ctx.conn.set_attrs(&keyfile, &file_attrs, true)?;
         }
-        Ok(result)
+        with_path_info(ctx, args, result)
     }
+}
+
+/// With a `path` given, the result carries the file's facts (owner, mode, size, `state:
+/// file`…) when it exists, as every Ansible module's result with a `path` key does.
+fn with_path_info(
+    ctx: &mut ModuleContext<'_>,
+    args: &Args,
+    mut result: ModuleResult,
+) -> Result<ModuleResult, ModuleError> {
+    if let Some(path) = args.str("path") {
+        let path = files::expand_user(ctx.conn, path)?;
+        let info = files::path_info(ctx.conn, &path)?;
+        if info.get("state").and_then(|s| s.as_str()) != Some("absent") {
+            result.data.extend(info);
+        }
+    }
+    Ok(result)
 }
 
 /// The file with `wanted` keys present (replacing lines of the same key data,

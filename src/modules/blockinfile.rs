@@ -115,6 +115,7 @@ impl Module for BlockInFile {
                 after: String::from_utf8_lossy(&after).into_owned(),
                 before_header: Some(header.clone()),
                 after_header: Some(header),
+                ..Diff::default()
             });
         }
         // Ansible edits what a symlink points to.

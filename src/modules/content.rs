@@ -86,6 +86,7 @@ fn write_inner(
             after: String::from_utf8_lossy(w.content).into_owned(),
             before_header: w.before_header.clone().filter(|_| existing.is_some()),
             after_header: w.after_header.clone(),
+            ..Diff::default()
         });
     }
     // What differs before anything is written; a new file is simply created with its

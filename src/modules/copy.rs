@@ -58,6 +58,10 @@ impl Module for Copy {
         "copy"
     }
 
+    fn diff_is_list(&self) -> bool {
+        true
+    }
+
     fn spec(&self) -> &'static ArgSpec {
         &SPEC
     }
@@ -304,6 +308,7 @@ fn copy_tree(
                     after: String::from_utf8_lossy(data).into_owned(),
                     before_header: None,
                     after_header: Some(path),
+                    ..Diff::default()
                 });
             }
             continue;
@@ -492,6 +497,7 @@ mod tests {
                 after: "hello\n".into(),
                 before_header: None,
                 after_header: Some(dest.clone()),
+                ..Diff::default()
             }]
         );
         let r = h.run(

@@ -170,6 +170,10 @@ impl Module for Cron {
         let mut result = ModuleResult::changed(changed)
             .with("jobs", tab.names())
             .with("envs", tab.env_names());
+        if let Some(file) = args.str("cron_file") {
+            // The parameter as given (`probe`, not `/etc/cron.d/probe`), as Ansible echoes it.
+            result = result.with("cron_file", file);
+        }
         if changed {
             if !ctx.check_mode {
                 write(ctx.conn, &target, &after)?;
@@ -185,6 +189,7 @@ impl Module for Cron {
                     after,
                     before_header: Some(header.clone()),
                     after_header: Some(header),
+                    ..Diff::default()
                 });
             }
         }
@@ -215,6 +220,7 @@ fn remove_file(
             after: String::new(),
             before_header: Some(path.to_string()),
             after_header: Some("/dev/null".to_string()),
+            ..Diff::default()
         });
     }
     Ok(result)

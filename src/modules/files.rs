@@ -254,13 +254,14 @@ pub fn path_info(conn: &mut dyn Connection, path: &str) -> Result<Map, String> {
 }
 
 /// A structured diff (`{before: {path, state}, after: {...}}`) as text: JSON with
-/// sorted keys and four-space indents, as Ansible's callbacks serialize one.
+/// sorted keys and four-space indents, as Ansible's callbacks serialize one; registered
+/// as the dicts themselves.
 pub fn dict_diff(before: &Map, after: &Map) -> Diff {
     Diff {
         before: sorted_json(before),
         after: sorted_json(after),
-        before_header: None,
-        after_header: None,
+        dicts: Some((before.clone(), after.clone())),
+        ..Diff::default()
     }
 }
 

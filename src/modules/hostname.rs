@@ -78,13 +78,12 @@ impl Module for Hostname {
                 set_permanent(conn, strategy, &name)?;
             }
         }
-        let fqdn = match ctx.check_mode {
-            true => name.clone(),
-            false => remote::run(conn, &["hostname", "-f"])
-                .ok()
-                .filter(|r| r.ok() && !r.stdout.trim().is_empty())
-                .map_or(name.clone(), |r| r.stdout.trim().to_string()),
-        };
+        // The host's own view, as Ansible's socket.getfqdn(): in check mode still the old name.
+        let unresolved = if ctx.check_mode { &current } else { &name };
+        let fqdn = remote::run(conn, &["hostname", "-f"])
+            .ok()
+            .filter(|r| r.ok() && !r.stdout.trim().is_empty())
+            .map_or(unresolved.clone(), |r| r.stdout.trim().to_string());
         let mut facts = Map::new();
         let short = name.split('.').next().unwrap_or(&name).to_string();
         facts.insert("ansible_hostname".into(), short.into());

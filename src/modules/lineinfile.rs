@@ -153,6 +153,7 @@ impl Module for LineInFile {
                 after: String::from_utf8_lossy(&after).into_owned(),
                 before_header: Some(header.clone()),
                 after_header: Some(header),
+                ..Diff::default()
             });
         }
 

@@ -75,6 +75,9 @@ pub struct ModuleResult {
     pub skipped: bool,
     pub msg: Option<String>,
     pub diff: Vec<Diff>,
+    /// Register `diff` as a list even when it holds one entry, as the modules that
+    /// [`Module::diff_is_list`] say; other modules register their one diff as a dict.
+    pub diff_list: bool,
     pub data: Map,
 }
 
@@ -120,21 +123,68 @@ impl ModuleResult {
     }
 }
 
-/// One before/after pair for `--diff`, as Ansible's `diff` return value.
+/// One before/after pair for `--diff`, as Ansible's `diff` return value; or, for the
+/// package modules, the `prepared` text: what the package manager said it would do.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diff {
     pub before: String,
     pub after: String,
     pub before_header: Option<String>,
     pub after_header: Option<String>,
+    pub prepared: Option<String>,
+    /// For a diff of dicts (`file`'s `{path, state}`, `timezone`'s `{name}`): the dicts,
+    /// which a registered result holds where `before`/`after` hold their printed form.
+    pub dicts: Option<(Map, Map)>,
 }
 
 impl Diff {
-    /// As Ansible's result dict holds it: `before`, `after` and the headers given.
-    pub fn to_value(&self) -> Value {
+    /// A diff that is only the `prepared` text (`apt`'s), with no before/after pair.
+    pub fn prepared(text: impl Into<String>) -> Diff {
+        Diff {
+            prepared: Some(text.into()),
+            ..Diff::default()
+        }
+    }
+
+    /// As the JSON event stream shows it (`docs/events.schema.json`): `before` and `after`
+    /// as printed (a dict diff's JSON text; empty for a `prepared` one), the headers
+    /// given, and `prepared`.
+    pub fn to_event_value(&self) -> Value {
         let mut m = Map::new();
         m.insert("before".into(), Value::String(self.before.clone()));
         m.insert("after".into(), Value::String(self.after.clone()));
+        if let Some(h) = &self.before_header {
+            m.insert("before_header".into(), Value::String(h.clone()));
+        }
+        if let Some(h) = &self.after_header {
+            m.insert("after_header".into(), Value::String(h.clone()));
+        }
+        if let Some(p) = &self.prepared {
+            m.insert("prepared".into(), Value::String(p.clone()));
+        }
+        Value::Object(m)
+    }
+
+    /// As Ansible's result dict holds it: `before`, `after` and the headers given, and
+    /// `prepared`.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(p) = &self.prepared {
+            m.insert("prepared".into(), Value::String(p.clone()));
+            if self.before.is_empty() && self.after.is_empty() {
+                return Value::Object(m);
+            }
+        }
+        match &self.dicts {
+            Some((before, after)) => {
+                m.insert("before".into(), Value::Object(before.clone()));
+                m.insert("after".into(), Value::Object(after.clone()));
+            }
+            None => {
+                m.insert("before".into(), Value::String(self.before.clone()));
+                m.insert("after".into(), Value::String(self.after.clone()));
+            }
+        }
         if let Some(h) = &self.before_header {
             m.insert("before_header".into(), Value::String(h.clone()));
         }
@@ -213,6 +263,12 @@ pub trait Module: Sync {
     fn name(&self) -> &'static str;
     fn spec(&self) -> &'static ArgSpec;
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError>;
+
+    /// True where Ansible's action plugin registers `diff` as a list, one entry a file
+    /// (`copy`, `template`); a module's own `diff` is a dict.
+    fn diff_is_list(&self) -> bool {
+        false
+    }
 
     /// False for modules that act on the controller only (`debug`, `assert`…): the
     /// engine does not connect to the host for them, as Ansible's action plugins

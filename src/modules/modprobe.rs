@@ -53,7 +53,15 @@ impl Module for Modprobe {
             .with("name", name.clone())
             .with("params", params.clone())
             .with("state", state);
-        let loaded = m.loaded(ctx.conn)?;
+        // A host that cannot say (no /proc/modules) fails the task with its parameters
+        // echoed, as Ansible's does.
+        let loaded = match m.loaded(ctx.conn) {
+            Ok(loaded) => loaded,
+            Err(msg) => {
+                result.failed = true;
+                return Ok(result.with_msg(msg));
+            }
+        };
         let check = if ctx.check_mode { vec!["-n"] } else { vec![] };
         let modprobe = |extra: &[&str]| -> Vec<String> {
             let mut argv = vec!["modprobe".to_string()];

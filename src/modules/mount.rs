@@ -10,6 +10,8 @@
 //!
 //! Not supported: `ephemeral`, `opts_no_log`, non-Linux hosts.
 
+use std::cell::RefCell;
+
 use crate::connection::{Connection, FileAttrs};
 use crate::modules::remote;
 use crate::modules::{
@@ -133,19 +135,25 @@ impl Module for Mount {
                 missing.join(", ")
             )));
         }
-        let mut result = ModuleResult::ok()
-            .with("name", path.clone())
-            .with("src", entry.src.clone())
-            .with("fstype", entry.fstype.clone())
+        let mut result = ModuleResult::ok().with("name", path.clone());
+        // `src` and `fstype` are echoed only when given, as Ansible's module does.
+        for key in ["src", "fstype"] {
+            if let Some(value) = args.str(key) {
+                result = result.with(key, value);
+            }
+        }
+        let mut result = result
             .with("opts", entry.opts.clone())
             .with("dump", entry.dump.clone())
             .with("passno", entry.passno.clone())
             .with("fstab", fstab.clone())
-            .with("boot", args.bool("boot"));
+            // Ansible's module echoes `boot` as the word, not the boolean.
+            .with("boot", if args.bool("boot") { "yes" } else { "no" });
         let table = Fstab {
             path: &fstab,
             backup: args.bool("backup"),
             check_mode: ctx.check_mode,
+            backup_file: RefCell::new(String::new()),
         };
         let outcome = apply(ctx.conn, state, &table, &entry, ctx.check_mode);
         match outcome {
@@ -155,7 +163,7 @@ impl Module for Mount {
                 result.msg = Some(msg);
             }
         }
-        Ok(result)
+        Ok(result.with("backup_file", table.backup_file.take()))
     }
 }
 
@@ -260,6 +268,8 @@ struct Fstab<'a> {
     path: &'a str,
     backup: bool,
     check_mode: bool,
+    /// Where `backup` copied the file before a write ("" when none): a return value.
+    backup_file: RefCell<String>,
 }
 
 impl Fstab<'_> {
@@ -312,6 +322,7 @@ impl Fstab<'_> {
         if self.backup && !before.is_empty() {
             let backup = content::backup_name(self.path);
             remote::run_ok(conn, &["cp", "-p", "--", self.path, &backup])?;
+            self.backup_file.replace(backup);
         }
         // A replaced fstab keeps its attributes; a new one gets the connection's default.
         conn.write_file(self.path, after.as_bytes(), &FileAttrs::default())?;

@@ -74,6 +74,14 @@ pub fn find_tool(conn: &mut dyn Connection, tools: &[&str]) -> Result<Option<Str
     Ok(None)
 }
 
+/// Where `tool` is on the host's PATH (`command -v`), as Ansible's `get_bin_path` finds it.
+pub fn tool_path(conn: &mut dyn Connection, tool: &str) -> Result<Option<String>, String> {
+    let quoted = shlex::try_quote(tool).map_err(|e| e.to_string())?;
+    let ran = run_req(conn, &ExecRequest::shell(format!("command -v {quoted}")))?;
+    let path = ran.stdout.trim();
+    Ok((ran.ok() && !path.is_empty()).then(|| path.to_string()))
+}
+
 /// The hex digest of a host file by `md5sum`, `sha1sum`, `sha256sum`… (coreutils).
 pub fn digest(conn: &mut dyn Connection, algorithm: &str, path: &str) -> Result<String, String> {
     let tool = format!("{algorithm}sum");

@@ -114,6 +114,7 @@ impl Module for Replace {
                 after: String::from_utf8_lossy(&after).into_owned(),
                 before_header: Some(path.clone()),
                 after_header: Some(path.clone()),
+                ..Diff::default()
             });
         }
         let real = resolve_links(ctx.conn, &path)?;

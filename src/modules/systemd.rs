@@ -189,8 +189,8 @@ pub fn manage(ctx: &mut ModuleContext<'_>, req: &UnitRequest) -> Result<ModuleRe
             let r = systemctl.run(ctx.conn, &[action, unit])?;
             if !r.success() {
                 return Ok(ModuleResult::failed(format!(
-                    "Unable to {action} service {unit}: {}",
-                    r.stderr
+                    "Failed to {action} the service ({unit}): {}",
+                    r.stderr.trim()
                 )));
             }
         }

@@ -48,6 +48,10 @@ impl Module for Template {
         "template"
     }
 
+    fn diff_is_list(&self) -> bool {
+        true
+    }
+
     fn spec(&self) -> &'static ArgSpec {
         &SPEC
     }

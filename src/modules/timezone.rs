@@ -38,8 +38,13 @@ impl Module for Timezone {
 
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let conn = &mut *ctx.conn;
-        let systemd = remote::find_tool(conn, &["timedatectl"])?.is_some()
-            && conn.stat("/run/systemd/system", true)?.is_some();
+        let timedatectl = match remote::tool_path(conn, "timedatectl")? {
+            Some(path) if conn.stat("/run/systemd/system", true)?.is_some() => Some(path),
+            _ => None,
+        };
+        let systemd = timedatectl.is_some();
+        // The commands run, for `msg` (`executed `/usr/bin/timedatectl set-timezone X``).
+        let mut executed = Vec::new();
         let name = args.str("name");
         let hwclock = args.str("hwclock");
         if let Some(zone) = name
@@ -68,7 +73,12 @@ impl Module for Timezone {
             if current != zone {
                 changed = true;
                 if !ctx.check_mode {
-                    set_zone(conn, systemd, zone)?;
+                    match &timedatectl {
+                        Some(tool) => {
+                            executed.push(run_logged(conn, &[tool, "set-timezone", zone])?)
+                        }
+                        None => set_zone(conn, zone)?,
+                    }
                 }
             }
         }
@@ -79,13 +89,16 @@ impl Module for Timezone {
             after.insert("hwclock".into(), wanted.into());
             if current != wanted {
                 changed = true;
-                if !ctx.check_mode {
+                if let (false, Some(tool)) = (ctx.check_mode, &timedatectl) {
                     let flag = if wanted == "local" { "yes" } else { "no" };
-                    remote::run_ok(conn, &["timedatectl", "set-local-rtc", flag])?;
+                    executed.push(run_logged(conn, &[tool, "set-local-rtc", flag])?);
                 }
             }
         }
         let mut result = ModuleResult::changed(changed);
+        if !executed.is_empty() {
+            result.msg = Some(executed.join("\n"));
+        }
         if ctx.diff_mode {
             result.diff.push(files::dict_diff(&before, &after));
         }
@@ -114,11 +127,14 @@ fn link_zone(conn: &mut dyn Connection) -> Result<String, String> {
         .to_string())
 }
 
-fn set_zone(conn: &mut dyn Connection, systemd: bool, zone: &str) -> Result<(), String> {
-    if systemd {
-        remote::run_ok(conn, &["timedatectl", "set-timezone", zone])?;
-        return Ok(());
-    }
+/// Run `argv`; what Ansible's module logs of it: "executed `ARGV`".
+fn run_logged(conn: &mut dyn Connection, argv: &[&str]) -> Result<String, String> {
+    remote::run_ok(conn, argv)?;
+    Ok(format!("executed `{}`", argv.join(" ")))
+}
+
+/// Without systemd: `/etc/localtime` linked to the zone, `/etc/timezone` rewritten.
+fn set_zone(conn: &mut dyn Connection, zone: &str) -> Result<(), String> {
     conn.symlink(&format!("{ZONEINFO}/{zone}"), "/etc/localtime", true)?;
     if conn.stat("/etc/timezone", true)?.is_some() {
         conn.write_file(
@@ -152,7 +168,11 @@ mod tests {
         assert!(r.changed);
         assert_eq!(
             h.conn.ran("set-"),
-            ["timedatectl set-timezone Europe/Paris"]
+            ["/usr/bin/timedatectl set-timezone Europe/Paris"]
+        );
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("executed `/usr/bin/timedatectl set-timezone Europe/Paris`")
         );
         assert!(r.diff[0].before.contains("\"name\": \"Etc/UTC\""));
         assert!(r.diff[0].after.contains("\"hwclock\": \"UTC\""));

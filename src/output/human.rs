@@ -166,18 +166,31 @@ impl HumanOutput {
 
 /// A unified diff as Ansible prints it for `--diff`.
 pub fn render_diff(d: &crate::modules::Diff) -> String {
+    // `prepared` (the package modules' plan) follows the before/after diff, as printed.
+    let prepared = d
+        .prepared
+        .as_ref()
+        .map(|p| format!("{p}\n"))
+        .unwrap_or_default();
     if d.before == d.after {
-        return String::new();
+        return prepared;
     }
-    let before_header = d.before_header.clone().unwrap_or_else(|| "before".into());
-    let after_header = d.after_header.clone().unwrap_or_else(|| "after".into());
+    // Ansible names the sides `before: HEADER`, or plain `before` when the module gave none.
+    let header = |side: &str, h: &Option<String>| match h {
+        Some(h) => format!("{side}: {h}"),
+        None => side.to_string(),
+    };
     let diff = similar::TextDiff::from_lines(&d.before, &d.after);
-    let mut out = format!("--- before: {before_header}\n+++ after: {after_header}\n");
+    let mut out = format!(
+        "--- {}\n+++ {}\n",
+        header("before", &d.before_header),
+        header("after", &d.after_header)
+    );
     for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
         out.push_str(&hunk.to_string());
     }
     out.push('\n');
-    out
+    out + &prepared
 }
 
 impl Output for HumanOutput {
@@ -306,5 +319,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("h1                         : ok=9    changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n"), "{text}");
+    }
+
+    #[test]
+    fn diff_headers_name_a_side_only_when_the_module_did() {
+        use crate::modules::Diff;
+        let plain = Diff {
+            before: "hostname = a\n".into(),
+            after: "hostname = b\n".into(),
+            ..Diff::default()
+        };
+        assert!(render_diff(&plain).starts_with("--- before\n+++ after\n@@"));
+        let named = Diff {
+            before_header: Some("/etc/x".into()),
+            after_header: Some("/etc/x".into()),
+            ..plain
+        };
+        assert!(render_diff(&named).starts_with("--- before: /etc/x\n+++ after: /etc/x\n"));
+        // apt's plan prints as it is, after the before/after diff when there is one.
+        assert_eq!(render_diff(&Diff::prepared("1 upgraded")), "1 upgraded\n");
     }
 }

@@ -118,7 +118,7 @@ impl JsonOutput {
         let changed = r.status == Status::Changed
             || r.result.get("changed").and_then(Value::as_bool) == Some(true);
         let diff: Vec<Value> = if self.show_diff {
-            r.diff.iter().map(|d| d.to_value()).collect()
+            r.diff.iter().map(|d| d.to_event_value()).collect()
         } else {
             Vec::new()
         };
