@@ -321,6 +321,7 @@ fn playbooks_pass_ansible_syntax_check() {
         "gateway.yml",
         "delnode.yml",
         "nodelists.yml",
+        "upgrade.yml",
     ];
     for tool in [
         venv.join("bin/ansible-playbook"),

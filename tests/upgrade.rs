@@ -130,6 +130,9 @@ fn a_rolling_upgrade_moves_every_node_and_a_failed_one_is_rolled_back() {
     });
     eprintln!("upgrade to N+2 recap:\n  {}", recap(&out).join("\n  "));
     assert_ne!(rc, 0, "the upgrade to a broken N+2 succeeded:\n{out}");
+    if let Some(line) = out.lines().find(|l| l.contains("The upgrade stopped at")) {
+        eprintln!("upgrade to N+2 failed with: {line}");
+    }
     assert!(
         out.contains("The upgrade stopped at m1: 'check | ")
             && out.contains("m1 is back on the packages and files it had"),
@@ -169,13 +172,15 @@ fn a_rolling_upgrade_moves_every_node_and_a_failed_one_is_rolled_back() {
     );
 }
 
-/// A copy of the package source `from` in `to` where `PACKAGE` is rebuilt with version
+/// A copy of the package source `from` in `to` (hard links: files are only ever added or
+/// removed there, never written to) where `PACKAGE` is rebuilt with version
 /// `<original>+upgrade<n>` (and, when `broken`, a program that exits at once) in place of the
 /// one `from` had; its version.
 fn rebuilt_source(from: &Path, to: &Path, n: &str, broken: bool) -> (PathBuf, String) {
     const SCRIPT: &str = r#"set -eu
-cp -a "$1" "$2"
+cp -al "$1" "$2"
 cd "$2"
+rm Packages.gz
 old=$(ls ./prometheus-node-exporter_*.deb)
 work=$(mktemp -d)
 dpkg-deb -R "$old" "$work"
