@@ -330,6 +330,7 @@ fn playbooks_pass_ansible_syntax_check() {
         "nodelists.yml",
         "addmaster.yml",
         "delmaster.yml",
+        "upgrade.yml",
     ];
     for tool in [
         venv.join("bin/ansible-playbook"),

@@ -95,7 +95,9 @@ impl PlayRun<'_> {
                 }
             }
         }
-        {
+        // Only the block whose rescue saw the failure forgets it: a block without one (a
+        // role's, an include's) lies inside the block that will rescue it, which needs it.
+        if !b.rescue.is_empty() {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             for h in &entered {
                 if let Some(s) = state.get_mut(h) {
@@ -269,7 +271,8 @@ impl PlayRun<'_> {
                 .cloned()
                 .collect()
         };
-        if failed_now.is_empty() {
+        // A failure a rescue will take care of fails neither the run nor the batch.
+        if failed_now.is_empty() || frame.rescuable {
             return;
         }
         self.refresh_magic();
@@ -277,7 +280,7 @@ impl PlayRun<'_> {
             .keyword(&task.keywords, |k| &k.any_errors_fatal)
             .and_then(value::to_bool)
             .unwrap_or(false);
-        if fatal && !frame.rescuable {
+        if fatal {
             // any_errors_fatal ends the whole run, not only this play.
             self.r.abort.store(true, Ordering::Relaxed);
             self.end_play.store(true, Ordering::Relaxed);
