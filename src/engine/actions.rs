@@ -296,11 +296,17 @@ pub fn run(
                 Some(v) => vec![value::to_display_string(v)],
                 None => vec!["all".into()],
             };
+            let changed = play
+                .r
+                .inventory
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .group_by_changes(host, &group, &parents);
             let mut out = ActionOutput::effect(Effect::GroupBy {
                 group: group.clone(),
                 parents: parents.clone(),
             });
-            out.result.changed = false;
+            out.result.changed = changed;
             out.result
                 .data
                 .insert("add_group".into(), Value::String(group));

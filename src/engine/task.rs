@@ -1088,12 +1088,12 @@ impl PlayRun<'_> {
                         .add_host(&name, &groups, vars);
                     self.refresh_magic();
                 }
-                Effect::GroupBy { group, parents: _ } => {
+                Effect::GroupBy { group, parents } => {
                     self.r
                         .inventory
                         .write()
                         .unwrap_or_else(|e| e.into_inner())
-                        .add_host(&host, &[group], Map::new());
+                        .group_by(&host, &group, &parents);
                     self.refresh_magic();
                 }
             }

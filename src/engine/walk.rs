@@ -158,10 +158,13 @@ impl PlayRun<'_> {
         if !self.free {
             self.r.emit(&banner);
         }
-        let run_once = frame
+        // add_host runs once for the whole batch, as Ansible's (its action bypasses the
+        // host loop): looped, it adds every item's host from the first host.
+        let run_once = (frame
             .keyword(&task.keywords, |k| &k.run_once)
             .and_then(value::to_bool)
             .unwrap_or(false)
+            || task.action == "add_host")
             && !is_meta;
         let targets: Vec<String> = if run_once {
             vec![active[0].clone()]

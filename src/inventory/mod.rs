@@ -231,6 +231,40 @@ impl Inventory {
         self.graph.reconcile();
     }
 
+    /// Whether [`Inventory::group_by`] would change anything, as Ansible's strategy decides
+    /// it: a new group or parent group, a new child link, or the host new in the group.
+    pub fn group_by_changes(&self, host: &str, group: &str, parents: &[String]) -> bool {
+        let groups = &self.graph.groups;
+        let Some(g) = groups.get_index_of(group) else {
+            return true;
+        };
+        let in_group = self
+            .graph
+            .hosts
+            .get_index_of(host)
+            .is_some_and(|h| groups[g].hosts.contains(&h));
+        !in_group
+            || parents.iter().any(|p| {
+                groups
+                    .get_index_of(p.as_str())
+                    .is_none_or(|p| !groups[p].children.contains(&g))
+            })
+    }
+
+    /// `group_by`: put `host` in `group`, itself a child of each of `parents` (created as
+    /// needed; a link that would make a loop is left out).
+    pub fn group_by(&mut self, host: &str, group: &str, parents: &[String]) {
+        let g = self.graph.add_group(group);
+        for parent in parents {
+            let p = self.graph.add_group(parent);
+            let _ = self.graph.add_child_group(p, g);
+        }
+        if let Some(h) = self.graph.hosts.get_index_of(host) {
+            self.graph.add_host_to_group(g, h);
+        }
+        self.graph.reconcile();
+    }
+
     /// The JSON `ansible-inventory --list` prints (without `--export`): groups with their
     /// direct hosts and children, and `_meta.hostvars` with each host's merged variables.
     pub fn to_list_json(&self, playbook_dir: Option<&Path>) -> Result<Value> {
