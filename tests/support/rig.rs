@@ -253,9 +253,27 @@ impl Drop for Rig {
     }
 }
 
-/// Locks `n` consecutive addresses that no other rig holds and nothing listens on.
+/// Locks `n` consecutive addresses that no other rig holds and nothing listens on. A
+/// machine busy with other rigs may have none free for a moment (seen in CI, not
+/// understood yet): it looks again for up to a minute before giving up.
 fn reserve_block(n: usize) -> (usize, Vec<Flock<File>>) {
     std::fs::create_dir_all(LOCK_DIR).unwrap_or_else(|e| panic!("cannot create {LOCK_DIR}: {e}"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(block) = free_block(n) {
+            return block;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!(
+                "no {n} free consecutive addresses in 127.0.1.{FIRST_TEST_HOST}..{LAST_HOST} for a minute: too many rigs running?"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// One pass over the range: the first `n` consecutive addresses free now, locked.
+fn free_block(n: usize) -> Option<(usize, Vec<Flock<File>>)> {
     let mut first = FIRST_TEST_HOST;
     while first + n - 1 <= LAST_HOST {
         // Collecting stops at the first taken address (dropping the locks taken before it);
@@ -264,13 +282,11 @@ fn reserve_block(n: usize) -> (usize, Vec<Flock<File>>) {
             .map(|host| lock_address(host).ok_or(host))
             .collect::<Result<Vec<_>, usize>>()
         {
-            Ok(locks) => return (first, locks),
+            Ok(locks) => return Some((first, locks)),
             Err(taken) => first = taken + 1,
         }
     }
-    panic!(
-        "no {n} free consecutive addresses in 127.0.1.{FIRST_TEST_HOST}..{LAST_HOST}: too many rigs running?"
-    );
+    None
 }
 
 /// The lock on 127.0.1.`host`, if no other rig holds it and no server answers there.
