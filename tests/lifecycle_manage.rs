@@ -18,7 +18,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread::JoinHandle;
 
 use support::cluster::{
@@ -373,20 +373,8 @@ impl Client {
              then echo \"ok $k\"; else echo \"fail $k $(date +%T.%N) $out\" | tr '\\n' ' '; echo; fi; \
              sleep 0.2; done"
         );
-        let mut ssh = Command::new("ssh")
-            .arg("-i")
-            .arg(hosts.state.join("id"))
-            .arg("-o")
-            .arg(format!(
-                "UserKnownHostsFile={}",
-                hosts.state.join("known_hosts").display()
-            ))
-            .args([
-                "-o",
-                "BatchMode=yes",
-                &format!("root@127.0.1.{GATEWAY}"),
-                &script,
-            ])
+        let mut ssh = hosts
+            .ssh_command(&format!("127.0.1.{GATEWAY}"), &script)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

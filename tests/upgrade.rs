@@ -261,20 +261,8 @@ impl Client {
              && [ \"$out\" = $i ]; then echo ok $i; else echo \"FAIL $i: $out\" | tr '\\n' ' '; echo; fi; \
              sleep 0.2; done"
         );
-        let mut child = Command::new("ssh")
-            .arg("-i")
-            .arg(hosts.state.join("id"))
-            .arg("-o")
-            .arg(format!(
-                "UserKnownHostsFile={}",
-                hosts.state.join("known_hosts").display()
-            ))
-            .args([
-                "-o",
-                "BatchMode=yes",
-                &format!("root@{}", GATEWAY.addr()),
-                &script,
-            ])
+        let mut child = hosts
+            .ssh_command(&GATEWAY.addr(), &script)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()

@@ -89,19 +89,24 @@ impl Hosts {
         hosts
     }
 
-    /// Run `command` on the host at `addr` as root; its stdout, trimmed, and whether it succeeded.
-    pub fn ssh(&self, addr: &str, command: &str) -> (bool, String) {
-        let out = Command::new("ssh")
-            .arg("-i")
+    /// `ssh` to the host at `addr` as root with the hosts' key and known_hosts, to run
+    /// `command`: for a caller that reads its output as it comes.
+    pub fn ssh_command(&self, addr: &str, command: &str) -> Command {
+        let mut cmd = Command::new("ssh");
+        cmd.arg("-i")
             .arg(self.state.join("id"))
             .arg("-o")
             .arg(format!(
                 "UserKnownHostsFile={}",
                 self.state.join("known_hosts").display()
             ))
-            .args(["-o", "BatchMode=yes", &format!("root@{addr}"), command])
-            .output()
-            .expect("ssh");
+            .args(["-o", "BatchMode=yes", &format!("root@{addr}"), command]);
+        cmd
+    }
+
+    /// Run `command` on the host at `addr` as root; its stdout, trimmed, and whether it succeeded.
+    pub fn ssh(&self, addr: &str, command: &str) -> (bool, String) {
+        let out = self.ssh_command(addr, command).output().expect("ssh");
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).trim().to_string(),
