@@ -184,8 +184,7 @@ impl Connection for LocalConnection {
                 shell_ops::Content::Inline(data),
                 attrs,
                 shell_ops::Replaced::Unknown,
-            )
-            .map(drop);
+            );
         }
         let dest = Path::new(path);
         let dir = parent_dir(dest);

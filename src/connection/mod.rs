@@ -120,6 +120,17 @@ pub struct FileStat {
     pub link_target: Option<String>,
 }
 
+/// What the user a task runs as may do with a path, as the host's `test -r/-w/-x` says
+/// (it knows the host's users, groups and ACLs; the controller does not).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Access {
+    pub readable: bool,
+    pub writeable: bool,
+    pub executable: bool,
+    /// For a symlink, where it leads in the end (`readlink -f`).
+    pub resolved: Option<String>,
+}
+
 /// The attributes a write or a module sets on a path; `None` leaves one as it is.
 #[derive(Clone, Debug, Default)]
 pub struct FileAttrs {
@@ -221,6 +232,18 @@ pub trait Connection: Send {
             _ => None,
         };
         Ok(Some((st, content)))
+    }
+
+    /// Whether something is at `path`, following links (a dangling link is nothing).
+    fn exists(&mut self, path: &str) -> ConnResult<bool> {
+        Ok(self.stat(path, true)?.is_some())
+    }
+
+    /// What the task's user may do with `path`. The default runs the probe as a
+    /// command; a connection with a shell of its own runs it there.
+    fn access(&mut self, path: &str) -> ConnResult<Access> {
+        let out = self.exec(&ExecRequest::shell(shell_ops::access_script(path)?))?;
+        Ok(shell_ops::parse_access(&out.stdout))
     }
 
     /// The whole content of a file.

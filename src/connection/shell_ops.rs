@@ -9,7 +9,7 @@
 use base64::Engine as _;
 
 use super::{
-    Command, ConnError, ConnResult, ExecOutput, ExecRequest, FileAttrs, FileKind, FileStat,
+    Access, Command, ConnError, ConnResult, ExecOutput, ExecRequest, FileAttrs, FileKind, FileStat,
 };
 
 /// Something that runs a shell script on the host (as the user the task acts as).
@@ -233,8 +233,9 @@ pub enum Content<'a> {
 
 /// Atomic replace, as [`Connection::write_file`](super::Connection::write_file): a
 /// temp file beside `path`, its mode and owner set (given, else the replaced file's,
-/// else 0666 less umask), then renamed over `path`. The same step stats the new file,
-/// which modules nearly always ask for next.
+/// else 0666 less umask), then renamed over `path`. The new file is not stat'ed: the
+/// modules that edit a file in place never ask, and `copy` or `template` ask in a step
+/// of their own (a round trip there costs less on the host than a `stat` here).
 ///
 /// Each program a step runs is a fork and exec on the host, the larger part of a step's
 /// cost there, so the common write (text content, a mode without execute bits) runs only
@@ -246,7 +247,7 @@ pub fn write_file(
     content: Content<'_>,
     attrs: &FileAttrs,
     replaced: Replaced<'_>,
-) -> ConnResult<StatPair> {
+) -> ConnResult<()> {
     let p = quote(path)?;
     // The replaced file's mode, when the caller knows it, is as good as a given one.
     let mode_or_kept = attrs.mode.or(match replaced {
@@ -328,7 +329,7 @@ pub fn write_file(
     let script = format!(
         "d={p}\n{fill}{mode}{kept_owner}{owner}mv -f -- \"$t\" \"$d\" || exit 1\ntrap - EXIT\n"
     );
-    let mut script = match content {
+    let script = match content {
         // The upload is gone once copied, whatever happened.
         Content::Uploaded {
             path: up,
@@ -338,9 +339,48 @@ pub fn write_file(
         }
         _ => script,
     };
-    script.push_str(&stat_pair_script(&p));
-    let out = run_ok(r, &script, &format!("cannot write {path}"))?;
-    parse_stat_pair(&out.stdout, path)
+    run_ok(r, &script, &format!("cannot write {path}")).map(drop)
+}
+
+/// The probe behind [`Connection::access`](super::Connection::access): builtin tests,
+/// and `readlink -f` only for a symlink.
+pub fn access_script(path: &str) -> ConnResult<String> {
+    Ok(format!(
+        "p={}; test -r \"$p\" && echo r; test -w \"$p\" && echo w; test -x \"$p\" && echo x; \
+         if [ -L \"$p\" ]; then echo \"=$(readlink -f -- \"$p\")\"; fi; :",
+        quote(path)?
+    ))
+}
+
+pub fn parse_access(stdout: &[u8]) -> Access {
+    let text = String::from_utf8_lossy(stdout);
+    let has = |flag: &str| text.lines().any(|l| l == flag);
+    Access {
+        readable: has("r"),
+        writeable: has("w"),
+        executable: has("x"),
+        resolved: text
+            .lines()
+            .find_map(|l| l.strip_prefix('='))
+            .filter(|r| !r.is_empty())
+            .map(str::to_string),
+    }
+}
+
+pub fn access(r: &mut dyn ShellRunner, path: &str) -> ConnResult<Access> {
+    let out = run_ok(r, &access_script(path)?, &format!("cannot probe {path}"))?;
+    Ok(parse_access(&out.stdout))
+}
+
+/// Whether something is at `path`, following links: the shell's builtin `test`, so the
+/// step runs no program.
+pub fn exists(r: &mut dyn ShellRunner, path: &str) -> ConnResult<bool> {
+    let script = format!(
+        "if [ -e {} ]; then echo yes; else echo no; fi",
+        quote(path)?
+    );
+    let out = run_ok(r, &script, &format!("cannot look for {path}"))?;
+    Ok(out.stdout.starts_with(b"yes"))
 }
 
 /// Content the shell can carry as one quoted word to its builtin `printf`: text without
@@ -458,6 +498,12 @@ pub fn set_attrs(
     parse_stat_pair(&out.stdout, path)
 }
 
+/// `chmod` alone, for a caller that knows what the path is.
+pub fn chmod(r: &mut dyn ShellRunner, path: &str, mode: u32) -> ConnResult<()> {
+    let script = format!("chmod {mode:o} -- {}", quote(path)?);
+    run_ok(r, &script, &format!("cannot set attributes of {path}")).map(drop)
+}
+
 pub fn set_times(r: &mut dyn ShellRunner, path: &str, atime: f64, mtime: f64) -> ConnResult<()> {
     let p = quote(path)?;
     let script = format!("touch -h -a -d @{atime:.6} -- {p} && touch -h -m -d @{mtime:.6} -- {p}");
@@ -538,6 +584,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(read_file(&mut Sh, &f).unwrap(), data);
+        assert!(exists(&mut Sh, &f).unwrap());
+        assert!(!exists(&mut Sh, &format!("{f} not")).unwrap());
         let st = stat(&mut Sh, &f, false).unwrap().unwrap();
         assert_eq!((st.kind, st.mode, st.size), (FileKind::File, 0o600, 5000));
         // A rewrite keeps the mode of the file it replaces.
@@ -557,7 +605,7 @@ mod tests {
                 mode: Some(mode),
                 ..Default::default()
             };
-            let st = write_file(
+            write_file(
                 &mut Sh,
                 &f,
                 Content::Inline(text.as_bytes()),
@@ -565,23 +613,22 @@ mod tests {
                 Replaced::Unknown,
             )
             .unwrap();
-            assert_eq!(st.0.unwrap().mode, mode);
+            assert_eq!(stat(&mut Sh, &f, false).unwrap().unwrap().mode, mode);
             assert_eq!(read_file(&mut Sh, &f).unwrap(), text.as_bytes());
         }
         // A replaced file the caller has stat'ed keeps its mode and (as root) its owner.
         std::os::unix::fs::chown(&f, Some(65534), Some(65534)).ok();
         let before = stat(&mut Sh, &f, true).unwrap().unwrap();
         let known = Replaced::Existing(&before);
-        let st = write_file(
+        write_file(
             &mut Sh,
             &f,
             Content::Inline(b"kept"),
             &FileAttrs::default(),
             known,
         )
-        .unwrap()
-        .0
         .unwrap();
+        let st = stat(&mut Sh, &f, false).unwrap().unwrap();
         assert_eq!(
             (st.mode, st.uid, st.gid),
             (before.mode, before.uid, before.gid)

@@ -13,7 +13,8 @@
 use super::result::module_result_map;
 use crate::connection::shell_ops::{command_script, quote};
 use crate::connection::{
-    ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileStat, TaskSettings,
+    Access, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileStat,
+    TaskSettings,
 };
 use crate::modules::async_status::job_dir;
 use crate::modules::{Args, Module, ModuleContext, ModuleResult};
@@ -144,6 +145,14 @@ impl Connection for Detaching<'_> {
 
     fn stat(&mut self, path: &str, follow: bool) -> ConnResult<Option<FileStat>> {
         self.inner.stat(path, follow)
+    }
+
+    fn exists(&mut self, path: &str) -> ConnResult<bool> {
+        self.inner.exists(path)
+    }
+
+    fn access(&mut self, path: &str) -> ConnResult<Access> {
+        self.inner.access(path)
     }
 
     fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {

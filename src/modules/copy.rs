@@ -207,7 +207,7 @@ pub(super) fn copy_file(
     }
     // A destination that exists has its directory (one stat fewer on a second run).
     let parent = files::parent_dir(&dest);
-    if ctx.conn.stat(&dest, false)?.is_none() && ctx.conn.stat(&parent, true)?.is_none() {
+    if ctx.conn.stat(&dest, false)?.is_none() && !ctx.conn.exists(&parent)? {
         return Ok(ModuleResult::failed(format!(
             "Destination directory {parent} does not exist"
         )));

@@ -66,10 +66,11 @@ impl Module for LineInFile {
 
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let given = expand_user(ctx.conn, args.str("path").unwrap_or(""))?;
-        // Ansible edits what a symlink points to, and reports the path as given.
-        let real = resolve_links(ctx.conn, &given)?;
         let path = given.as_str();
         let existing = ctx.conn.stat_and_read(path)?;
+        // Ansible edits what a symlink points to, and reports the path as given (after
+        // the read, which stat'ed the path: one step less on the host).
+        let real = resolve_links(ctx.conn, &given)?;
         if existing
             .as_ref()
             .is_some_and(|(st, _)| st.kind == crate::connection::FileKind::Dir)

@@ -10,7 +10,7 @@
 //! Not supported: `get_mime` (no `mimetype`/`charset`), `get_attributes` (no
 //! `attributes`/`attr_flags`/`version`), `blocks`, `block_size`, `device_type`.
 
-use crate::connection::{Connection, ExecRequest, FileKind};
+use crate::connection::FileKind;
 use crate::modules::files::{digest, expand_user, stat_keys};
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
@@ -60,13 +60,14 @@ impl Module for Stat {
         let mut put = |k: &str, v: Value| {
             s.insert(k.to_string(), v);
         };
-        let access = Access::probe(ctx.conn, &path)?;
+        let access = ctx.conn.access(&path)?;
         put("readable", access.readable.into());
         put("writeable", access.writeable.into());
         put("executable", access.executable.into());
         if let Some(target) = &st.link_target {
             put("lnk_target", target.clone().into());
-            put("lnk_source", access.resolved.clone().into());
+            let source = access.resolved.clone().unwrap_or_else(|| path.clone());
+            put("lnk_source", source.into());
         }
         if st.kind == FileKind::File && access.readable && args.bool("get_checksum") {
             let data = ctx.conn.read_file(&path)?;
@@ -74,40 +75,6 @@ impl Module for Stat {
             put("checksum", digest(algorithm, &data).into());
         }
         Ok(ModuleResult::ok().with("stat", s))
-    }
-}
-
-/// What the connecting user may do with a path, and where it resolves, asked of the
-/// host in one command (the host's `test` knows its users and ACLs; the controller does not).
-struct Access {
-    readable: bool,
-    writeable: bool,
-    executable: bool,
-    resolved: String,
-}
-
-impl Access {
-    fn probe(conn: &mut dyn Connection, path: &str) -> Result<Access, String> {
-        let quoted = shlex::try_quote(path).map_err(|e| e.to_string())?;
-        let script = format!(
-            "p={quoted}; test -r \"$p\" && echo r; test -w \"$p\" && echo w; \
-             test -x \"$p\" && echo x; echo \"=$(readlink -f -- \"$p\")\""
-        );
-        let out = conn.exec(&ExecRequest::shell(script))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let has = |flag: &str| text.lines().any(|l| l == flag);
-        let resolved = text
-            .lines()
-            .find_map(|l| l.strip_prefix('='))
-            .filter(|r| !r.is_empty())
-            .unwrap_or(path)
-            .to_string();
-        Ok(Access {
-            readable: has("r"),
-            writeable: has("w"),
-            executable: has("x"),
-            resolved,
-        })
     }
 }
 

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use super::shell_ops::{self, Content, Replaced, ShellRunner};
 use super::{
-    Become, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs, FileKind,
-    FileStat, PathGuard, TaskSettings,
+    Access, Become, ConnError, ConnResult, Connection, ExecOutput, ExecRequest, FileAttrs,
+    FileKind, FileStat, PathGuard, TaskSettings,
 };
 use session::Live;
 use shell::Shell;
@@ -219,7 +219,7 @@ impl SshConnection {
         data: &[u8],
         attrs: &FileAttrs,
         known: Option<Option<FileStat>>,
-    ) -> ConnResult<shell_ops::StatPair> {
+    ) -> ConnResult<()> {
         let replaced = match &known {
             None => Replaced::Unknown,
             Some(None) => Replaced::Missing,
@@ -335,10 +335,11 @@ impl Connection for SshConnection {
             match followed {
                 None => return Ok(None),
                 Some(st) if st.kind != FileKind::File => return Ok(Some((st.clone(), None))),
+                // A file this task stat'ed but did not read: `cat` alone.
                 Some(st) => {
-                    if let Some(data) = self.cache.reads.get(path) {
-                        return Ok(Some((st.clone(), Some(data.clone()))));
-                    }
+                    let st = st.clone();
+                    let data = self.read_file(path)?;
+                    return Ok(Some((st, Some(data))));
                 }
             }
         }
@@ -348,6 +349,17 @@ impl Connection for SshConnection {
             self.cache.reads.insert(path.to_string(), data.clone());
         }
         Ok(pair.1.map(|st| (st, content)))
+    }
+
+    fn access(&mut self, path: &str) -> ConnResult<Access> {
+        shell_ops::access(self, path)
+    }
+
+    fn exists(&mut self, path: &str) -> ConnResult<bool> {
+        match self.cache.stats.get(path) {
+            Some((_, followed)) => Ok(followed.is_some()),
+            None => shell_ops::exists(self, path),
+        }
     }
 
     fn read_file(&mut self, path: &str) -> ConnResult<Vec<u8>> {
@@ -368,9 +380,7 @@ impl Connection for SshConnection {
             .get(path)
             .map(|(_, followed)| followed.clone());
         self.cache.clear();
-        let now = self.write_file_step(path, data, attrs, known)?;
-        self.cache.changed(path, now);
-        Ok(())
+        self.write_file_step(path, data, attrs, known)
     }
 
     fn mkdir_all(&mut self, path: &str, mode: Option<u32>) -> ConnResult<()> {
@@ -394,9 +404,30 @@ impl Connection for SshConnection {
     }
 
     fn set_attrs(&mut self, path: &str, attrs: &FileAttrs, follow: bool) -> ConnResult<()> {
+        // A new mode alone on a path this task stat'ed (not a link): what it is after
+        // `chmod` is known (but for its ctime, which no module reports), and the step
+        // needs no `stat`.
+        let known = match self.cache.stats.get(path) {
+            Some((Some(st), _))
+                if st.kind != FileKind::Symlink
+                    && attrs.owner.is_none()
+                    && attrs.group.is_none() =>
+            {
+                attrs.mode.map(|mode| FileStat { mode, ..st.clone() })
+            }
+            _ => None,
+        };
         self.cache.clear();
-        let now = shell_ops::set_attrs(self, path, attrs, follow)?;
-        self.cache.changed(path, now);
+        match known {
+            Some(now) => {
+                shell_ops::chmod(self, path, now.mode)?;
+                self.cache.changed(path, (Some(now.clone()), Some(now)));
+            }
+            None => {
+                let now = shell_ops::set_attrs(self, path, attrs, follow)?;
+                self.cache.changed(path, now);
+            }
+        }
         Ok(())
     }
 
