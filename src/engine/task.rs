@@ -388,6 +388,10 @@ impl PlayRun<'_> {
             .get("pause")
             .and_then(|v| value::to_display_string(v).parse::<f64>().ok())
             .unwrap_or(0.0);
+        // The per-item results are read only through `register` and, after a failure in a
+        // block with `rescue`, `ansible_failed_result`: otherwise they are not kept (a loop
+        // of hundreds of items on tens of hosts would hold them all until the task ends).
+        let keep_results = task.register.is_some() || frame.rescuable;
         let mut results = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let mut diffs = Vec::new();
@@ -460,7 +464,9 @@ impl PlayRun<'_> {
                 ev.diff = item_diffs;
             }
             out.events.push(ev);
-            results.push(Value::Object(result));
+            if keep_results {
+                results.push(Value::Object(result));
+            }
             if pause > 0.0 && i + 1 < n {
                 std::thread::sleep(std::time::Duration::from_secs_f64(pause));
             }
