@@ -15,6 +15,13 @@ use super::{
 /// Something that runs a shell script on the host (as the user the task acts as).
 pub trait ShellRunner {
     fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput>;
+
+    /// Run a query: a script that only looks (stat, read, test), never calls `exit`
+    /// (its status is its last command's), changes no shell state and sets no
+    /// variable. A runner with a long-lived shell may run it there without a subshell.
+    fn run_query(&mut self, script: &str) -> ConnResult<ExecOutput> {
+        self.run_script(script)
+    }
 }
 
 /// Quote one word for a POSIX shell.
@@ -73,7 +80,15 @@ pub fn heredoc_base64(data: &[u8]) -> String {
 
 /// Run a script; a non-zero exit is an error carrying its stderr.
 fn run_ok(r: &mut dyn ShellRunner, script: &str, what: &str) -> ConnResult<ExecOutput> {
-    let out = r.run_script(script)?;
+    succeeded(r.run_script(script)?, what)
+}
+
+/// [`run_ok`] for a query (see [`ShellRunner::run_query`]).
+fn query_ok(r: &mut dyn ShellRunner, script: &str, what: &str) -> ConnResult<ExecOutput> {
+    succeeded(r.run_query(script)?, what)
+}
+
+fn succeeded(out: ExecOutput, what: &str) -> ConnResult<ExecOutput> {
     if out.rc != 0 {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
         return Err(ConnError::new(if err.is_empty() {
@@ -99,7 +114,7 @@ pub fn stat(r: &mut dyn ShellRunner, path: &str, follow: bool) -> ConnResult<Opt
 /// Both answers of [`stat`] in one step, so that a cache can keep them both.
 pub fn stat_pair(r: &mut dyn ShellRunner, path: &str) -> ConnResult<StatPair> {
     let script = stat_pair_script(&quote(path)?);
-    let out = run_ok(r, &script, &format!("cannot stat {path}"))?;
+    let out = query_ok(r, &script, &format!("cannot stat {path}"))?;
     parse_stat_pair(&out.stdout, path)
 }
 
@@ -113,10 +128,10 @@ pub fn stat_and_read(
     let p = quote(path)?;
     let token = format!("SRPLAY_CONTENT_{:016x}", fastrand::u64(..));
     let script = format!(
-        "{}printf '%s\\n' {token}\nif [ -f {p} ]; then cat -- {p} || exit 1; fi\n",
+        "{} && printf '%s\\n' {token} && if [ -f {p} ]; then cat -- {p}; fi\n",
         stat_pair_script(&p)
     );
-    let out = run_ok(r, &script, &format!("cannot read {path}"))?;
+    let out = query_ok(r, &script, &format!("cannot read {path}"))?;
     let marker = format!("{token}\n");
     let at = out
         .stdout
@@ -134,13 +149,13 @@ pub fn stat_and_read(
 
 /// Prints the path's own stat line (`missing` when there is nothing), and for a
 /// symlink its target and the stat line of what it points to (`missing` if dangling).
+/// One compound command, whose status is that of a failed `stat` (a query).
 fn stat_pair_script(p: &str) -> String {
     format!(
-        "if [ -L {p} ]; then stat -c '{STAT_FORMAT}' -- {p} || exit 1; readlink -- {p}
-         if [ -e {p} ]; then stat -L -c '{STAT_FORMAT}' -- {p} || exit 1; else echo missing; fi
-         elif [ -e {p} ]; then stat -c '{STAT_FORMAT}' -- {p} || exit 1
-         else echo missing; fi
-"
+        "if [ -L {p} ]; then stat -c '{STAT_FORMAT}' -- {p} && readlink -- {p} &&
+         if [ -e {p} ]; then stat -L -c '{STAT_FORMAT}' -- {p}; else echo missing; fi
+         elif [ -e {p} ]; then stat -c '{STAT_FORMAT}' -- {p}
+         else echo missing; fi"
     )
 }
 
@@ -210,7 +225,7 @@ fn parse_time(text: &str) -> Option<f64> {
 
 pub fn read_file(r: &mut dyn ShellRunner, path: &str) -> ConnResult<Vec<u8>> {
     let script = format!("cat -- {}", quote(path)?);
-    Ok(run_ok(r, &script, &format!("cannot read {path}"))?.stdout)
+    Ok(query_ok(r, &script, &format!("cannot read {path}"))?.stdout)
 }
 
 /// What the caller of [`write_file`] knows of the file it replaces, from a stat earlier in
@@ -345,10 +360,10 @@ pub fn write_file(
 /// The probe behind [`Connection::access`](super::Connection::access): builtin tests,
 /// and `readlink -f` only for a symlink.
 pub fn access_script(path: &str) -> ConnResult<String> {
+    let p = quote(path)?;
     Ok(format!(
-        "p={}; test -r \"$p\" && echo r; test -w \"$p\" && echo w; test -x \"$p\" && echo x; \
-         if [ -L \"$p\" ]; then echo \"=$(readlink -f -- \"$p\")\"; fi; :",
-        quote(path)?
+        "test -r {p} && echo r; test -w {p} && echo w; test -x {p} && echo x; \
+         if [ -L {p} ]; then echo \"=$(readlink -f -- {p})\"; fi; :"
     ))
 }
 
@@ -368,7 +383,7 @@ pub fn parse_access(stdout: &[u8]) -> Access {
 }
 
 pub fn access(r: &mut dyn ShellRunner, path: &str) -> ConnResult<Access> {
-    let out = run_ok(r, &access_script(path)?, &format!("cannot probe {path}"))?;
+    let out = query_ok(r, &access_script(path)?, &format!("cannot probe {path}"))?;
     Ok(parse_access(&out.stdout))
 }
 
@@ -379,7 +394,7 @@ pub fn exists(r: &mut dyn ShellRunner, path: &str) -> ConnResult<bool> {
         "if [ -e {} ]; then echo yes; else echo no; fi",
         quote(path)?
     );
-    let out = run_ok(r, &script, &format!("cannot look for {path}"))?;
+    let out = query_ok(r, &script, &format!("cannot look for {path}"))?;
     Ok(out.stdout.starts_with(b"yes"))
 }
 
@@ -542,22 +557,86 @@ pub fn home_dir(r: &mut dyn ShellRunner) -> ConnResult<String> {
 mod tests {
     use super::*;
 
-    /// Runs scripts with the machine's `/bin/sh`, in a temp dir.
+    /// Runs scripts with the machine's `/bin/sh`; queries framed as the SSH shell runs
+    /// them in place (`srplay_step </dev/null` in the shell itself).
     struct Sh;
 
     impl ShellRunner for Sh {
         fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
-            let out = std::process::Command::new("/bin/sh")
-                .arg("-c")
-                .arg(script)
-                .output()
-                .map_err(|e| ConnError::new(e.to_string()))?;
-            Ok(ExecOutput {
-                rc: out.status.code().unwrap_or(-1),
-                stdout: out.stdout,
-                stderr: out.stderr,
-            })
+            sh(script, None)
         }
+
+        fn run_query(&mut self, script: &str) -> ConnResult<ExecOutput> {
+            query_in_place(script, None)
+        }
+    }
+
+    /// [`Sh`] with a `PATH` where no program is found: every `stat` or `cat` fails.
+    struct ShWithoutPrograms;
+
+    impl ShellRunner for ShWithoutPrograms {
+        fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
+            sh(script, Some("/nonexistent"))
+        }
+
+        fn run_query(&mut self, script: &str) -> ConnResult<ExecOutput> {
+            query_in_place(script, Some("/nonexistent"))
+        }
+    }
+
+    fn sh(script: &str, path: Option<&str>) -> ConnResult<ExecOutput> {
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.arg("-c").arg(script);
+        if let Some(path) = path {
+            cmd.env("PATH", path);
+        }
+        let out = cmd.output().map_err(|e| ConnError::new(e.to_string()))?;
+        Ok(ExecOutput {
+            rc: out.status.code().unwrap_or(-1),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
+    /// A query run in place, then a line that only a shell that is still there prints:
+    /// a query must never end the shell, and its status is the step's.
+    fn query_in_place(script: &str, path: Option<&str>) -> ConnResult<ExecOutput> {
+        let framed = format!(
+            "srplay_step() {{\n{script}\n}}\nsrplay_step </dev/null\nprintf '\\nALIVE %d\\n' \"$?\""
+        );
+        let mut out = sh(&framed, path)?;
+        let tag = b"\nALIVE ";
+        let at = out
+            .stdout
+            .windows(tag.len())
+            .rposition(|w| w == tag)
+            .unwrap_or_else(|| panic!("the query ended the shell: {script}"));
+        let status = String::from_utf8_lossy(&out.stdout[at + tag.len()..]).into_owned();
+        out.rc = status.trim().parse().unwrap();
+        out.stdout.truncate(at);
+        Ok(out)
+    }
+
+    #[test]
+    fn a_failed_query_reports_its_status_and_leaves_the_shell() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f").to_string_lossy().into_owned();
+        std::fs::write(&f, "x").unwrap();
+        let link = dir.path().join("l").to_string_lossy().into_owned();
+        std::os::unix::fs::symlink(&f, &link).unwrap();
+        for path in [&f, &link] {
+            let err = stat(&mut ShWithoutPrograms, path, true).unwrap_err();
+            assert!(err.message.starts_with("cannot stat"), "{err}");
+            let err = stat_and_read(&mut ShWithoutPrograms, path).unwrap_err();
+            assert!(err.message.starts_with("cannot read"), "{err}");
+        }
+        assert!(read_file(&mut ShWithoutPrograms, &f).is_err());
+        // Builtins alone: these still answer.
+        assert!(exists(&mut ShWithoutPrograms, &f).unwrap());
+        assert!(access(&mut ShWithoutPrograms, &f).unwrap().readable);
+        // A missing path is an answer, not a failure.
+        let none = format!("{f}.none");
+        assert!(stat(&mut ShWithoutPrograms, &none, true).unwrap().is_none());
     }
 
     #[test]

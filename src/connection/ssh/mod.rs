@@ -21,7 +21,7 @@ use super::{
     FileKind, FileStat, PathGuard, TaskSettings,
 };
 use session::Live;
-use shell::Shell;
+use shell::{Framing, Shell};
 pub use target::{ConnVars, SshDefaults, SshTarget};
 
 /// Content up to this size travels inside the write step itself (one round trip);
@@ -119,8 +119,9 @@ impl SshConnection {
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
         timeout: Option<Duration>,
+        framing: Framing,
     ) -> ConnResult<ExecOutput> {
-        let result = self.step_once(script, stdin, become_, timeout);
+        let result = self.step_once(script, stdin, become_, timeout, framing);
         if let Err(e) = &result
             && e.unreachable
         {
@@ -135,6 +136,7 @@ impl SshConnection {
         stdin: Option<&[u8]>,
         become_: Option<&Become>,
         timeout: Option<Duration>,
+        framing: Framing,
     ) -> ConnResult<ExecOutput> {
         let become_ = self.effective_become(become_).cloned();
         let key = become_.as_ref().map(|b| BecomeKey {
@@ -156,7 +158,7 @@ impl SshConnection {
         }
         let live = self.live.as_ref().expect("a shell implies a session");
         let shell = self.shells.get_mut(&key).expect("inserted above");
-        match shell.run(live, script, stdin, timeout) {
+        match shell.run(live, script, stdin, timeout, framing) {
             Ok(out) => Ok(out),
             Err(e) => {
                 if let Some(shell) = self.shells.remove(&key) {
@@ -256,7 +258,13 @@ impl SshConnection {
         script.push_str(&shell_ops::command_script(&self.task.env, req)?);
         let become_ = req.become_.clone().or_else(|| self.task.become_.clone());
         let timeout = req.timeout.or(self.task.timeout);
-        self.step(&script, req.stdin.as_deref(), become_.as_ref(), timeout)
+        self.step(
+            &script,
+            req.stdin.as_deref(),
+            become_.as_ref(),
+            timeout,
+            Framing::Subshell,
+        )
     }
 
     fn open_shell(&mut self, become_: Option<&Become>) -> ConnResult<Shell> {
@@ -269,7 +277,12 @@ impl SshConnection {
 impl ShellRunner for SshConnection {
     fn run_script(&mut self, script: &str) -> ConnResult<ExecOutput> {
         let become_ = self.task.become_.clone();
-        self.step(script, None, become_.as_ref(), None)
+        self.step(script, None, become_.as_ref(), None, Framing::Subshell)
+    }
+
+    fn run_query(&mut self, script: &str) -> ConnResult<ExecOutput> {
+        let become_ = self.task.become_.clone();
+        self.step(script, None, become_.as_ref(), None, Framing::InPlace)
     }
 }
 
