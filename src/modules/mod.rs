@@ -11,6 +11,7 @@ pub mod content;
 pub mod edit;
 pub mod files;
 pub mod http;
+pub mod openpgp;
 pub mod output;
 pub mod pyregex;
 pub mod remote;
