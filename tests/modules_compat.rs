@@ -39,9 +39,22 @@ const FIRST_HOST: u32 = 236;
 
 /// What the cached repository holds besides the test's own packages (with their
 /// dependencies): the full python3 and python3-apt for ansible-playbook, cron and kmod for
-/// the cron and modprobe modules, gpg for Ansible's apt_key (and apt-key) and rpm for both
-/// tools' rpm_key.
-const REPO_PACKAGES: &[&str] = &["python3", "python3-apt", "cron", "kmod", "gpg", "rpm"];
+/// the cron and modprobe modules, gpg and its agent for Ansible's apt_key (`apt-key add`
+/// runs gpg, which starts gpg-agent) and rpm for both tools' rpm_key.
+const REPO_PACKAGES: &[&str] = &[
+    "python3",
+    "python3-apt",
+    "cron",
+    "kmod",
+    "gpg",
+    "libnpth0",
+    "pinentry-curses",
+    "rpm",
+];
+
+/// Fetched without their dependencies (which [`REPO_PACKAGES`] brings): gpg-agent depends
+/// on any pinentry, and fetching every one would bring GTK and Qt.
+const REPO_PACKAGES_NO_DEPS: &[&str] = &["gpg-agent"];
 
 /// The cache dir of that repository: a new name whenever [`REPO_PACKAGES`] changes, so that
 /// a cache built from an older list is not used.
@@ -74,6 +87,19 @@ const DELIBERATE: &[(&str, &str, &str)] = &[
         "srplay installs a .deb with apt-get, Ansible with dpkg -i: `prepared` shows apt-get's \
          plan, not dpkg's log (and nothing, not \"\", when nothing was done)",
     ),
+    // apt_key: Ansible's `apt-key add` puts the key into /etc/apt/trusted.gpg, srplay writes
+    // a keyring file of its own into /etc/apt/trusted.gpg.d (what Debian recommends now
+    // that apt-key is deprecated); which keys apt trusts is compared on the hosts instead.
+    (
+        "aptkey_data",
+        "before",
+        "Ansible lists every key apt trusts as apt-key prints them; srplay, which does not \
+         run apt-key, returns no such list",
+    ),
+    ("aptkey_data", "after", "as `before`"),
+    ("aptkey_file", "before", "as `before` of aptkey_data"),
+    ("aptkey_absent", "before", "as `before` of aptkey_data"),
+    ("aptkey_absent", "after", "as `before` of aptkey_data"),
     (
         "modprobe",
         "msg",
@@ -241,7 +267,7 @@ fn prepare(hosts: &Hosts, tool: Tool) {
         "set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends python3 python3-apt cron kmod gpg rpm \
+apt-get install -y -q --no-install-recommends python3 python3-apt cron kmod gpg gpg-agent rpm \
   srplay-probe=1.0 srplay-spare >/dev/null
 for repo in extra extra2 extra3 old; do mkdir -p /srv/$repo; : >/srv/$repo/Packages; done
 echo 'deb [trusted=yes] file:/srv/old ./' >/etc/apt/sources.list.d/old.list
@@ -550,6 +576,9 @@ fn probe_repo(scratch: &Path) -> PathBuf {
         let mut args = vec!["repo", &dir_arg];
         args.extend(REPO_PACKAGES);
         args.push("--with-deps");
+        hack("rig/nspawn", &args, scratch, Duration::from_secs(600));
+        let mut args = vec!["repo", &dir_arg];
+        args.extend(REPO_PACKAGES_NO_DEPS);
         hack("rig/nspawn", &args, scratch, Duration::from_secs(600));
         // Another test may have won the race; its copy is as good.
         let _ = std::fs::rename(&dir, &cached);
