@@ -125,8 +125,9 @@ pub mod tests {
     /// Its fingerprint, as `gpg --with-colons --fingerprint` prints it.
     pub const PROBE_FINGERPRINT: &str = "376D14AA118D3AB0F3D540706F5CDFF38273AFB4";
 
-    /// A v4 key packet (old format, two-byte length) with a made-up body.
-    fn key_packet(tag: u8, fill: u8) -> Vec<u8> {
+    /// A v4 key packet (old format, two-byte length) with a made-up body: tag 6 for a
+    /// primary key, 14 for a subkey.
+    pub fn key_packet(tag: u8, fill: u8) -> Vec<u8> {
         let body: Vec<u8> = [4u8, 0x5f, 0, 0, 0, 22]
             .into_iter()
             .chain(std::iter::repeat_n(fill, 20))

@@ -212,7 +212,7 @@ mod tests {
     use crate::modules::testing::{FakeConnection, Harness};
     use serde_json::json;
 
-    use crate::modules::openpgp::tests::{PROBE_FINGERPRINT, PROBE_KEY};
+    use crate::modules::openpgp::tests::{PROBE_FINGERPRINT, PROBE_KEY, key_packet};
 
     #[test]
     fn imports_a_host_file_once() {
@@ -280,5 +280,32 @@ mod tests {
         assert!(h.run(&RpmKey, json!({"key": "/k.asc"})).changed);
         assert!(h.conn.ran("^rpm --import").is_empty());
         assert!(h.run(&RpmKey, json!({"key": "/nonexistent"})).failed);
+    }
+
+    #[test]
+    fn a_subkeys_fingerprint_is_the_keys_too() {
+        let ring = [key_packet(6, 1), key_packet(14, 2)].concat();
+        let keys = openpgp::public_keys(&ring).unwrap();
+        let mut conn = FakeConnection::new().on("^rpm -q gpg-pubkey", 1, "");
+        conn.files.insert("/k.gpg".into(), (ring, 0o644));
+        let mut h = Harness::fake(conn).check();
+        let r = h.run(
+            &RpmKey,
+            json!({"key": "/k.gpg", "fingerprint": keys[1].fingerprint}),
+        );
+        assert!(r.changed && !r.failed, "{:?}", r.msg);
+        let r = h.run(
+            &RpmKey,
+            json!({"key": "/k.gpg", "fingerprint": PROBE_FINGERPRINT}),
+        );
+        let mut all = [keys[0].fingerprint.as_str(), keys[1].fingerprint.as_str()];
+        all.sort();
+        // Python's set repr, as Ansible's message has it.
+        let want = format!(
+            "The specified fingerprint, '{{'{PROBE_FINGERPRINT}'}}', does not match any key \
+             fingerprints in '{{'{}', '{}'}}'",
+            all[0], all[1]
+        );
+        assert_eq!(r.msg.as_deref(), Some(want.as_str()));
     }
 }
