@@ -146,7 +146,10 @@ impl Module for AptKey {
         };
         result.changed = true;
         if !ctx.check_mode {
-            ctx.conn.mkdir_all(KEY_DIR, Some(0o755))?;
+            let dir = path.rsplit_once('/').map_or("/", |(dir, _)| dir);
+            if !dir.is_empty() {
+                ctx.conn.mkdir_all(dir, Some(0o755))?;
+            }
             let attrs = FileAttrs {
                 mode: Some(0o644),
                 ..FileAttrs::default()
