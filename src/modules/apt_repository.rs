@@ -4,8 +4,10 @@
 //! which is then re-enabled) is not added again; a new one goes to `filename` + `.list`,
 //! else a file named after the repository's host and path
 //! (`deb http://ex.org/debian bookworm main` → `ex_org_debian.list`); removing takes out
-//! every enabled copy, and a file left empty is deleted. The package lists are updated
+//! every enabled copy, and a file left empty is deleted. `mode` applies to the files a
+//! source is appended to (a new file is 0644 without it). The package lists are updated
 //! after a change (`update_cache`, on by default); when that fails the files are put back.
+//! `diff` (one entry per file added or removed) is registered as a list, as Ansible's.
 //!
 //! Not supported: `ppa:` repositories (they need Launchpad), `codename`,
 //! `update_cache_retries`, `install_python_apt` (srplay needs no python-apt).
