@@ -1,16 +1,19 @@
 //! System and package modules against Ansible on booted hosts: two twin Debian hosts
 //! (`support::nspawn`, 127.0.1.236 for ansible-playbook, .237 for srplay) start from the
-//! same state, and `tests/modules_compat/site.yml` (apt, systemd, service, user, group,
-//! cron, hostname, sysctl, mount, authorized_key, timezone, modprobe) runs on each three
+//! same state, and `tests/modules_compat/site.yml` (apt, apt_repository, apt_key, rpm_key,
+//! systemd, service, user, group, cron, hostname, sysctl, mount, authorized_key, timezone,
+//! modprobe) runs on each three
 //! times: `--check --diff` first, then twice for real with `--diff`. The test compares per
 //! task what each tool reported in each run, the return values the playbook's last task
 //! prints, and then the hosts themselves (packages, units, accounts, files with their
 //! modes and owners); the second real run must change nothing but the tasks named
 //! "(always changes)".
 //!
-//! The hosts' apt source is a local repository: full python3, python3-apt, cron and kmod
-//! (what ansible-playbook and the playbook need on a host; built once into
-//! `~/.cache/srplay/modules-repo`) plus small packages the test builds with `dpkg-deb`.
+//! The hosts' apt source is a local repository: full python3, python3-apt, cron, kmod, gpg
+//! and rpm (what ansible-playbook and the playbook need on a host; built once into
+//! `~/.cache/srplay/modules-repo-2`, see [`REPO_PACKAGES`]) plus small packages the test
+//! builds with `dpkg-deb`. The OpenPGP keys apt_key and rpm_key use are fixed test keys,
+//! `tests/modules_compat/*.asc`.
 //! Ansible's collection modules (ansible.posix, community.general) come from the PyPI
 //! package `ansible` 12, unpacked once into `~/.cache/srplay/ansible-collections`.
 //!
@@ -33,6 +36,29 @@ use support::nspawn::{Hosts, cache_dir, hack, manifest_dir, skip_reason};
 
 /// The twin hosts: 127.0.1.236 and .237 (this test owns .236 to .239).
 const FIRST_HOST: u32 = 236;
+
+/// What the cached repository holds besides the test's own packages (with their
+/// dependencies): the full python3 and python3-apt for ansible-playbook, cron and kmod for
+/// the cron and modprobe modules, gpg and its agent for Ansible's apt_key (`apt-key add`
+/// runs gpg, which starts gpg-agent) and rpm for both tools' rpm_key.
+const REPO_PACKAGES: &[&str] = &[
+    "python3",
+    "python3-apt",
+    "cron",
+    "kmod",
+    "gpg",
+    "libnpth0",
+    "pinentry-curses",
+    "rpm",
+];
+
+/// Fetched without their dependencies (which [`REPO_PACKAGES`] brings): gpg-agent depends
+/// on any pinentry, and fetching every one would bring GTK and Qt.
+const REPO_PACKAGES_NO_DEPS: &[&str] = &["gpg-agent"];
+
+/// The cache dir of that repository: a new name whenever [`REPO_PACKAGES`] changes, so that
+/// a cache built from an older list is not used.
+const REPO_CACHE: &str = "modules-repo-2";
 
 /// Return keys left out of the comparison: Ansible's bookkeeping (and its Python
 /// traceback), and command output whose wording is the tools' own (apt's progress lines).
@@ -61,6 +87,19 @@ const DELIBERATE: &[(&str, &str, &str)] = &[
         "srplay installs a .deb with apt-get, Ansible with dpkg -i: `prepared` shows apt-get's \
          plan, not dpkg's log (and nothing, not \"\", when nothing was done)",
     ),
+    // apt_key: Ansible's `apt-key add` puts the key into /etc/apt/trusted.gpg, srplay writes
+    // a keyring file of its own into /etc/apt/trusted.gpg.d (what Debian recommends now
+    // that apt-key is deprecated); which keys apt trusts is compared on the hosts instead.
+    (
+        "aptkey_data",
+        "before",
+        "Ansible lists every key apt trusts as apt-key prints them; srplay, which does not \
+         run apt-key, returns no such list",
+    ),
+    ("aptkey_data", "after", "as `before`"),
+    ("aptkey_file", "before", "as `before` of aptkey_data"),
+    ("aptkey_absent", "before", "as `before` of aptkey_data"),
+    ("aptkey_absent", "after", "as `before` of aptkey_data"),
     (
         "modprobe",
         "msg",
@@ -215,8 +254,12 @@ fn secs(since: Instant) -> f64 {
 /// the hosts stay twins), cron and kmod (the tools the cron and modprobe modules drive), an
 /// old srplay-probe to upgrade, a package, an account, a group, a cron job and an fstab
 /// entry for the playbook to remove, and two units: `spare` where packages put theirs, since a unit in /etc cannot be
-/// masked.
+/// masked. For apt_repository: empty repositories under /srv, one listed for removal and one
+/// listed commented out; for apt_key and rpm_key: the probe key in a file, and the old probe
+/// key trusted by apt (a keyring file of its own) and imported into rpm, both to remove.
 fn prepare(hosts: &Hosts, tool: Tool) {
+    const PROBE_KEY: &str = include_str!("modules_compat/probe-key.asc");
+    const OLD_KEY: &str = include_str!("modules_compat/old-probe-key.asc");
     const UNIT: &str = "[Unit]\nDescription=srplay probe\n[Service]\n\
         ExecStart=/bin/sleep infinity\nExecReload=/bin/true\n\
         [Install]\nWantedBy=multi-user.target\n";
@@ -224,8 +267,16 @@ fn prepare(hosts: &Hosts, tool: Tool) {
         "set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends python3 python3-apt cron kmod \
+apt-get install -y -q --no-install-recommends python3 python3-apt cron kmod gpg gpg-agent rpm \
   srplay-probe=1.0 srplay-spare >/dev/null
+for repo in extra extra2 extra3 old; do mkdir -p /srv/$repo; : >/srv/$repo/Packages; done
+echo 'deb [trusted=yes] file:/srv/old ./' >/etc/apt/sources.list.d/old.list
+echo '#deb [trusted=yes] file:/srv/extra3 ./ # kept off' >/etc/apt/sources.list.d/disabled.list
+cat >/root/probe-key.asc <<'EOF'
+{PROBE_KEY}EOF
+cat >/etc/apt/trusted.gpg.d/old-probe.asc <<'EOF'
+{OLD_KEY}EOF
+rpm --import /etc/apt/trusted.gpg.d/old-probe.asc
 printf '{UNIT}' >/etc/systemd/system/probe.service
 printf '{UNIT}' >/usr/lib/systemd/system/spare.service
 hostnamectl set-hostname twin
@@ -468,9 +519,11 @@ fn compare_result(label: &str, name: &str, want: &Value, got: &Value, problems: 
 /// units, accounts, and the files the modules wrote with their modes and owners.
 fn host_state(hosts: &Hosts, tool: Tool) -> String {
     let script = r#"
-files='/etc/cron.d/probe /var/spool/cron/crontabs/root /etc/hostname /etc/timezone
+files="/etc/cron.d/probe /var/spool/cron/crontabs/root /etc/hostname /etc/timezone
   /etc/sysctl.d/90-probe.conf /etc/fstab /home/alice /home/alice/.ssh
-  /home/alice/.ssh/authorized_keys /home/olduser'
+  /home/alice/.ssh/authorized_keys /home/olduser $(ls -d /etc/apt/sources.list.d/*)"
+echo "--- apt trusts"; apt-key adv --list-public-keys --with-colons 2>/dev/null | grep '^fpr' | sort -u
+echo "--- rpm keys"; rpm -q gpg-pubkey 2>&1
 dpkg-query -W -f='${Package} ${Version} ${db:Status-Abbrev}\n' \
   srplay-probe srplay-extra srplay-spare srplay-recommended srplay-deb 2>&1
 for unit in probe spare; do
@@ -512,18 +565,20 @@ fn line_diff(want: &str, got: &str) -> String {
     text
 }
 
-/// The hosts' apt repository: the cached one with python3, python3-apt, cron and kmod,
-/// linked into the scratch dir beside the packages the playbook installs, built here.
+/// The hosts' apt repository: the cached one with [`REPO_PACKAGES`], linked into the scratch dir beside the packages the playbook installs, built here.
 fn probe_repo(scratch: &Path) -> PathBuf {
-    let cached = cache_dir().join("modules-repo");
+    let cached = cache_dir().join(REPO_CACHE);
     if !cached.join("Packages.gz").exists() {
         std::fs::create_dir_all(cache_dir()).unwrap();
         let tmp = tempfile::tempdir_in(cache_dir()).unwrap();
         let dir = tmp.path().join("repo");
         let dir_arg = dir.to_string_lossy().into_owned();
-        let packages = ["repo", &dir_arg, "python3", "python3-apt", "cron", "kmod"];
-        let mut args = packages.to_vec();
+        let mut args = vec!["repo", &dir_arg];
+        args.extend(REPO_PACKAGES);
         args.push("--with-deps");
+        hack("rig/nspawn", &args, scratch, Duration::from_secs(600));
+        let mut args = vec!["repo", &dir_arg];
+        args.extend(REPO_PACKAGES_NO_DEPS);
         hack("rig/nspawn", &args, scratch, Duration::from_secs(600));
         // Another test may have won the race; its copy is as good.
         let _ = std::fs::rename(&dir, &cached);

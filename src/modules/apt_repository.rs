@@ -4,8 +4,10 @@
 //! which is then re-enabled) is not added again; a new one goes to `filename` + `.list`,
 //! else a file named after the repository's host and path
 //! (`deb http://ex.org/debian bookworm main` → `ex_org_debian.list`); removing takes out
-//! every enabled copy, and a file left empty is deleted. The package lists are updated
+//! every enabled copy, and a file left empty is deleted. `mode` applies to the files a
+//! source is appended to (a new file is 0644 without it). The package lists are updated
 //! after a change (`update_cache`, on by default); when that fails the files are put back.
+//! `diff` (one entry per file added or removed) is registered as a list, as Ansible's.
 //!
 //! Not supported: `ppa:` repositories (they need Launchpad), `codename`,
 //! `update_cache_retries`, `install_python_apt` (srplay needs no python-apt).
@@ -48,6 +50,11 @@ impl Module for AptRepository {
         &SPEC
     }
 
+    /// One diff per file added or removed, registered as a list even when there is none.
+    fn diff_is_list(&self) -> bool {
+        true
+    }
+
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let repo = args.str("repo").unwrap_or_default();
         if repo.trim().is_empty() {
@@ -71,6 +78,7 @@ impl Module for AptRepository {
 
         let mut sources = Sources::load(ctx.conn)?;
         let before = sources.dump();
+        // The files a source is appended to: those `mode` applies to, as Ansible's.
         let mut new_files = Vec::new();
         if state == "present" {
             if let Some(file) = sources.add(&source, args.str("filename")) {
@@ -88,7 +96,9 @@ impl Module for AptRepository {
             .with("repo", repo)
             .with("state", state)
             .with("sources_added", names(&added))
-            .with("sources_removed", names(&removed));
+            .with("sources_removed", names(&removed))
+            // The diffs below replace it when there are any.
+            .with("diff", Value::Array(Vec::new()));
         if ctx.diff_mode {
             for file in added.iter().chain(removed.iter()) {
                 result.diff.push(Diff {
@@ -105,7 +115,7 @@ impl Module for AptRepository {
         }
         let mode = match args.get("mode") {
             Some(m) => Some(parse_mode(m, 0o644, false)?),
-            None => Some(0o644),
+            None => None,
         };
         write_all(ctx.conn, &before, &after, &new_files, mode)?;
         if args.bool("update_cache") {
@@ -140,7 +150,8 @@ fn header(file: &str, side: &BTreeMap<String, String>) -> String {
 }
 
 /// Make the files say `to` where they said `from`: write what differs, delete what
-/// `to` no longer has. New files get `mode`.
+/// `to` no longer has. The `new_files` get `mode` when given; other files keep theirs, and
+/// a file made without a mode is 0644 (Ansible's 0666 less the usual umask).
 fn write_all(
     conn: &mut dyn Connection,
     from: &BTreeMap<String, String>,
@@ -151,7 +162,9 @@ fn write_all(
     for (file, text) in to {
         if from.get(file) != Some(text) {
             let attrs = FileAttrs {
-                mode: mode.filter(|_| new_files.contains(file)),
+                mode: mode
+                    .filter(|_| new_files.contains(file))
+                    .or((!from.contains_key(file)).then_some(0o644)),
                 ..FileAttrs::default()
             };
             conn.mkdir_all(SOURCES_DIR, None)?;
@@ -252,7 +265,8 @@ impl Sources {
             .collect()
     }
 
-    /// Enable every copy of `source`, or add it to its own file; returns a new file's path.
+    /// Enable every copy of `source`, or add it to its own file (or `filename`); returns
+    /// the path of the file it was added to.
     fn add(&mut self, source: &str, filename: Option<&str>) -> Option<String> {
         let mut found = false;
         for line in self.files.values_mut().flatten() {
@@ -273,15 +287,13 @@ impl Sources {
         } else {
             format!("{SOURCES_DIR}/{name}")
         };
-        let lines = self.files.entry(path.clone()).or_default();
-        let is_new = lines.is_empty();
-        lines.push(Line {
+        self.files.entry(path.clone()).or_default().push(Line {
             valid: true,
             enabled: true,
             source: source.to_string(),
             comment: String::new(),
         });
-        is_new.then_some(path)
+        Some(path)
     }
 
     fn remove(&mut self, source: &str) {
@@ -416,6 +428,23 @@ mod tests {
             json!({"repo": REPO, "filename": "mine", "mode": "0600"}),
         );
         assert_eq!(h.conn.files["/etc/apt/sources.list.d/mine.list"].1, 0o600);
+    }
+
+    #[test]
+    fn mode_applies_to_a_file_a_source_is_appended_to() {
+        let file = "/etc/apt/sources.list.d/mine.list";
+        let conn = FakeConnection::new().file(file, "deb http://ex.org/debian bookworm main\n");
+        let mut h = Harness::fake(conn);
+        h.run(
+            &AptRepository,
+            json!({"repo": REPO, "filename": "mine", "mode": "0640", "update_cache": false}),
+        );
+        assert_eq!(h.conn.files[file].1, 0o640);
+        assert_eq!(
+            h.conn.read_file(file).unwrap(),
+            b"deb http://ex.org/debian bookworm main\n\
+              deb [trusted=yes] http://user:pw@ex.org/debian bookworm main\n"
+        );
     }
 
     #[test]

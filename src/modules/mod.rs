@@ -11,6 +11,7 @@ pub mod content;
 pub mod edit;
 pub mod files;
 pub mod http;
+pub mod openpgp;
 pub mod output;
 pub mod pyregex;
 pub mod remote;
@@ -264,8 +265,9 @@ pub trait Module: Sync {
     fn spec(&self) -> &'static ArgSpec;
     fn run(&self, args: &Args, ctx: &mut ModuleContext<'_>) -> Result<ModuleResult, ModuleError>;
 
-    /// True where Ansible's action plugin registers `diff` as a list, one entry a file
-    /// (`copy`, `template`); a module's own `diff` is a dict.
+    /// True where Ansible registers `diff` as a list, one entry a file: the action
+    /// plugins of `copy` and `template`, and modules that return a list (`apt_repository`);
+    /// most modules' own `diff` is a dict.
     fn diff_is_list(&self) -> bool {
         false
     }

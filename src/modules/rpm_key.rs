@@ -4,18 +4,16 @@
 //! path on the host. Whether it is imported already is decided from `rpm -q gpg-pubkey`,
 //! whose versions are the keys' short ids.
 //!
-//! Ansible reads the key id with gpg on the host; srplay computes it from the key itself
-//! (the SHA-1 fingerprint of a v4 OpenPGP public key), so the host needs no gpg.
-//! `fingerprint` is compared with the primary key's fingerprint only (Ansible's also
-//! accepts a subkey's).
+//! Ansible reads the key id and fingerprints with gpg on the host; srplay computes them
+//! from the key itself ([`openpgp`]), so the host needs no gpg. Every `fingerprint` given
+//! must be the key's or one of its subkeys', as Ansible's.
 //!
-//! No RPM host exists in the test rig: this module is tested with a fake host only.
+//! tests/modules_compat.rs compares it with Ansible's on Debian hosts with rpm installed.
 
-use base64::Engine;
-use sha1::{Digest, Sha1};
+use std::collections::BTreeSet;
 
 use crate::connection::{Connection, FileAttrs};
-use crate::modules::files::hex;
+use crate::modules::openpgp;
 use crate::modules::system::{Run, has_command, run};
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
@@ -57,19 +55,19 @@ impl Module for RpmKey {
         } else {
             return Ok(ModuleResult::failed(format!("Not a valid key {key}")));
         };
-        let fingerprint = match &data {
-            Some(d) => match primary_fingerprint(d) {
-                Ok(f) => Some(f),
+        let keys = match &data {
+            Some(d) => match openpgp::public_keys(d) {
+                Ok(keys) => keys,
                 Err(e) => {
                     return Ok(ModuleResult::failed(format!(
                         "Not a public key: {key} ({e})"
                     )));
                 }
             },
-            None => None,
+            None => Vec::new(),
         };
         let keyid = keyid
-            .or_else(|| fingerprint.as_ref().map(|f| f[f.len() - 16..].to_string()))
+            .or_else(|| keys.first().map(|k| k.long_id().to_string()))
             .unwrap_or_default();
         let short = keyid[keyid.len().saturating_sub(8)..].to_lowercase();
         let imported = imported_ids(ctx.conn)?.contains(&short);
@@ -95,16 +93,17 @@ impl Module for RpmKey {
                 "When importing a key, a valid file must be given",
             ));
         };
-        let wanted: Vec<String> = args
+        let wanted: BTreeSet<String> = args
             .list("fingerprint")
             .iter()
             .map(|f| f.replace(' ', "").to_uppercase())
             .collect();
-        let actual = fingerprint.unwrap_or_default();
-        if !wanted.is_empty() && wanted.iter().any(|f| *f != actual) {
+        let actual: BTreeSet<String> = keys.into_iter().map(|k| k.fingerprint).collect();
+        if !wanted.is_subset(&actual) {
             return Ok(ModuleResult::failed(format!(
-                "The specified fingerprint, '{}', does not match any key fingerprints in '{actual}'",
-                wanted.join(", ")
+                "The specified fingerprint, '{}', does not match any key fingerprints in '{}'",
+                python_set(&wanted),
+                python_set(&actual)
             )));
         }
         if !ctx.check_mode {
@@ -115,6 +114,13 @@ impl Module for RpmKey {
         }
         Ok(ModuleResult::changed(true))
     }
+}
+
+/// A set of strings as Python prints it, which Ansible's message does: `{'A', 'B'}`
+/// (Python's order is its hashes'; sorted here).
+fn python_set(set: &BTreeSet<String>) -> String {
+    let items: Vec<String> = set.iter().map(|s| format!("'{s}'")).collect();
+    format!("{{{}}}", items.join(", "))
 }
 
 /// `0xDEADBEEF…` or `deadbeef…`: eight hex digits at the start, as Ansible's test.
@@ -200,131 +206,20 @@ fn fetch(
     Ok(Ok(r.stdout.into_bytes()))
 }
 
-/// The fingerprint (40 upper-case hex digits) of the first public key in an
-/// ASCII-armored or binary OpenPGP key: SHA-1 over 0x99, the packet's two-byte length
-/// and its body (RFC 4880, 12.2; version 4 keys).
-fn primary_fingerprint(data: &[u8]) -> Result<String, String> {
-    let binary = if data.starts_with(b"-----BEGIN PGP PUBLIC KEY BLOCK-----") {
-        dearmor(&String::from_utf8_lossy(data))?
-    } else {
-        data.to_vec()
-    };
-    let (tag, body) = first_packet(&binary)?;
-    if tag != 6 {
-        return Err(format!("the first packet is not a public key (tag {tag})"));
-    }
-    if body.first() != Some(&4) {
-        return Err("only version 4 keys are supported".into());
-    }
-    let len = u16::try_from(body.len()).map_err(|_| "key packet too long".to_string())?;
-    let mut sha = Sha1::new();
-    sha.update([0x99]);
-    sha.update(len.to_be_bytes());
-    sha.update(body);
-    Ok(hex(&sha.finalize()).to_uppercase())
-}
-
-/// The base64 between the armor lines, without the armor headers (`Version: …`, never
-/// base64 since they hold a colon) and the CRC-24 checksum line (`=…`).
-fn dearmor(text: &str) -> Result<Vec<u8>, String> {
-    let body: String = text
-        .lines()
-        .map(str::trim)
-        .skip_while(|l| !l.starts_with("-----BEGIN"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END") && !l.starts_with('='))
-        .filter(|l| !l.is_empty() && !l.contains(':'))
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| format!("bad armor: {e}"))
-}
-
-/// The tag and body of the first OpenPGP packet (old and new header formats).
-fn first_packet(data: &[u8]) -> Result<(u8, &[u8]), String> {
-    let short = || "truncated packet".to_string();
-    let head = *data.first().ok_or_else(short)?;
-    if head & 0x80 == 0 {
-        return Err("not an OpenPGP packet".into());
-    }
-    let be = |bytes: &[u8]| bytes.iter().fold(0usize, |n, b| (n << 8) | usize::from(*b));
-    let (tag, start, len) = if head & 0x40 != 0 {
-        let o1 = usize::from(*data.get(1).ok_or_else(short)?);
-        match o1 {
-            0..=191 => (head & 0x3f, 2, o1),
-            192..=223 => {
-                let o2 = usize::from(*data.get(2).ok_or_else(short)?);
-                (head & 0x3f, 3, ((o1 - 192) << 8) + o2 + 192)
-            }
-            255 => (head & 0x3f, 6, be(data.get(2..6).ok_or_else(short)?)),
-            _ => return Err("partial packet lengths are not supported".into()),
-        }
-    } else {
-        let tag = (head >> 2) & 0x0f;
-        match head & 3 {
-            0 => (tag, 2, be(data.get(1..2).ok_or_else(short)?)),
-            1 => (tag, 3, be(data.get(1..3).ok_or_else(short)?)),
-            2 => (tag, 5, be(data.get(1..5).ok_or_else(short)?)),
-            _ => return Err("indeterminate packet lengths are not supported".into()),
-        }
-    };
-    let body = data.get(start..start + len).ok_or_else(short)?;
-    Ok((tag, body))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::modules::testing::{FakeConnection, Harness};
     use serde_json::json;
 
-    /// A v4 public key packet (old format, two-byte length) with a made-up body.
-    fn key_packet() -> Vec<u8> {
-        let body: Vec<u8> = [4u8, 0x5f, 0, 0, 0, 22]
-            .into_iter()
-            .chain(0..20u8)
-            .collect();
-        let mut packet = vec![0x99, 0, body.len() as u8];
-        packet.extend(&body);
-        packet
-    }
-
-    fn armored(binary: &[u8]) -> String {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(binary);
-        format!(
-            "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: test\n\n{b64}\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
-        )
-    }
-
-    fn expected_fingerprint() -> String {
-        let packet = key_packet();
-        let mut sha = Sha1::new();
-        sha.update([0x99, 0, packet[2]]);
-        sha.update(&packet[3..]);
-        hex(&sha.finalize()).to_uppercase()
-    }
-
-    #[test]
-    fn fingerprints_of_armored_and_binary_keys() {
-        let fp = expected_fingerprint();
-        assert_eq!(primary_fingerprint(&key_packet()).unwrap(), fp);
-        assert_eq!(
-            primary_fingerprint(armored(&key_packet()).as_bytes()).unwrap(),
-            fp
-        );
-        assert!(
-            primary_fingerprint(b"\x88\x02ab").is_err(),
-            "a signature, not a key"
-        );
-        assert!(primary_fingerprint(b"").is_err());
-    }
+    use crate::modules::openpgp::tests::{PROBE_FINGERPRINT, PROBE_KEY, key_packet};
 
     #[test]
     fn imports_a_host_file_once() {
-        let fp = expected_fingerprint();
+        let fp = PROBE_FINGERPRINT;
         let short = fp[32..].to_lowercase();
         let conn = FakeConnection::new()
-            .file("/etc/pki/key.asc", &armored(&key_packet()))
+            .file("/etc/pki/key.asc", PROBE_KEY)
             .once(
                 "^rpm -q gpg-pubkey",
                 1,
@@ -345,11 +240,7 @@ mod tests {
     fn a_url_key_goes_through_a_temporary_file() {
         let conn = FakeConnection::new()
             .on("sh curl$", 0, "/usr/bin/curl\n")
-            .on(
-                "^curl -fsSL https://ex.org/key$",
-                0,
-                &armored(&key_packet()),
-            )
+            .on("^curl -fsSL https://ex.org/key$", 0, PROBE_KEY)
             .on("^rpm -q gpg-pubkey", 1, "")
             .on("^mktemp$", 0, "/tmp/tmp.k\n");
         let mut h = Harness::fake(conn);
@@ -377,7 +268,7 @@ mod tests {
     #[test]
     fn wrong_fingerprints_ids_without_files_and_check_mode() {
         let conn = FakeConnection::new()
-            .file("/k.asc", &armored(&key_packet()))
+            .file("/k.asc", PROBE_KEY)
             .on("^rpm -q gpg-pubkey", 1, "");
         let mut h = Harness::fake(conn).check();
         let r = h.run(&RpmKey, json!({"key": "/k.asc", "fingerprint": "AAAA"}));
@@ -389,5 +280,32 @@ mod tests {
         assert!(h.run(&RpmKey, json!({"key": "/k.asc"})).changed);
         assert!(h.conn.ran("^rpm --import").is_empty());
         assert!(h.run(&RpmKey, json!({"key": "/nonexistent"})).failed);
+    }
+
+    #[test]
+    fn a_subkeys_fingerprint_is_the_keys_too() {
+        let ring = [key_packet(6, 1), key_packet(14, 2)].concat();
+        let keys = openpgp::public_keys(&ring).unwrap();
+        let mut conn = FakeConnection::new().on("^rpm -q gpg-pubkey", 1, "");
+        conn.files.insert("/k.gpg".into(), (ring, 0o644));
+        let mut h = Harness::fake(conn).check();
+        let r = h.run(
+            &RpmKey,
+            json!({"key": "/k.gpg", "fingerprint": keys[1].fingerprint}),
+        );
+        assert!(r.changed && !r.failed, "{:?}", r.msg);
+        let r = h.run(
+            &RpmKey,
+            json!({"key": "/k.gpg", "fingerprint": PROBE_FINGERPRINT}),
+        );
+        let mut all = [keys[0].fingerprint.as_str(), keys[1].fingerprint.as_str()];
+        all.sort();
+        // Python's set repr, as Ansible's message has it.
+        let want = format!(
+            "The specified fingerprint, '{{'{PROBE_FINGERPRINT}'}}', does not match any key \
+             fingerprints in '{{'{}', '{}'}}'",
+            all[0], all[1]
+        );
+        assert_eq!(r.msg.as_deref(), Some(want.as_str()));
     }
 }
