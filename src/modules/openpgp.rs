@@ -176,6 +176,34 @@ pub mod tests {
         assert_eq!(keys[0].fingerprint, PROBE_FINGERPRINT);
     }
 
+    /// The parser meets key files from hosts: cut, flipped or random bytes are an
+    /// error or some keys, never a panic.
+    #[test]
+    fn damaged_key_files_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(0x5eed);
+        let armored = PROBE_KEY.as_bytes();
+        let binary = [key_packet(6, 1), key_packet(14, 2)].concat();
+        for round in 0..4000 {
+            let mut data = if round % 2 == 0 {
+                armored.to_vec()
+            } else {
+                binary.clone()
+            };
+            match rng.u8(0..4) {
+                0 => data.truncate(rng.usize(0..=data.len())),
+                1 => {
+                    for _ in 0..rng.usize(1..8) {
+                        let at = rng.usize(0..data.len());
+                        data[at] ^= rng.u8(1..=255);
+                    }
+                }
+                2 => data = (0..rng.usize(0..64)).map(|_| rng.u8(..)).collect(),
+                _ => data.insert(rng.usize(0..=data.len()), rng.u8(..)),
+            }
+            let _ = public_keys(&data);
+        }
+    }
+
     #[test]
     fn what_is_not_a_key() {
         assert!(
