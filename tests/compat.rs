@@ -309,6 +309,13 @@ fn compare(case: &Case, want: &[Run], got: &[Run]) -> String {
             problems,
             "  srplay stderr (last lines, reversed):\n  | {tail}"
         );
+        // The failures' own words: the task lists above say only that one failed.
+        for run in got {
+            for line in run.stdout.lines().filter(|l| l.starts_with("fatal: ")) {
+                let shown: String = line.chars().take(400).collect();
+                let _ = writeln!(problems, "  srplay: {shown}");
+            }
+        }
     }
     problems
 }

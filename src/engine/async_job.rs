@@ -106,22 +106,9 @@ impl Detaching<'_> {
             }
             None => "/dev/null".to_string(),
         };
-        let (out, err, rc, input) = (
-            quote(&format!("{b}.out"))?,
-            quote(&format!("{b}.err"))?,
-            quote(&format!("{b}.rc"))?,
-            quote(&input)?,
-        );
-        let job = format!(
-            "(\n{script}\n) >{out} 2>{err} <{input}; echo $? >{rc}.tmp && mv -f {rc}.tmp {rc}"
-        );
-        // The output file exists before this returns, so that an `async_status` right
-        // after sees a started job.
-        let launcher = format!(
-            ": >{out} && nohup /bin/sh -c {} >/dev/null 2>&1 </dev/null &",
-            quote(&job)?
-        );
-        let started = self.inner.exec(&ExecRequest::shell(launcher))?;
+        let started = self
+            .inner
+            .exec(&ExecRequest::shell(launcher(b, &script, &input)?))?;
         if started.rc != 0 {
             return Err(ConnError::new(format!(
                 "could not start the job: {}",
@@ -131,6 +118,26 @@ impl Detaching<'_> {
         self.started = true;
         Ok(())
     }
+}
+
+/// The script that starts `script` as job `base` (`<base>.out`, `.err`, `.rc`) with
+/// `input` as its stdin, and returns at once.
+fn launcher(base: &str, script: &str, input: &str) -> ConnResult<String> {
+    let (out, err, rc, input) = (
+        quote(&format!("{base}.out"))?,
+        quote(&format!("{base}.err"))?,
+        quote(&format!("{base}.rc"))?,
+        quote(input)?,
+    );
+    let job =
+        format!("(\n{script}\n) >{out} 2>{err} <{input}; echo $? >{rc}.tmp && mv -f {rc}.tmp {rc}");
+    // The output file exists before this returns, so that an `async_status` right
+    // after sees a started job: made in the foreground (`a && b &` would run both in
+    // the background, and a quick `async_status` found no job).
+    Ok(format!(
+        ": >{out} || exit 1\nnohup /bin/sh -c {} >/dev/null 2>&1 </dev/null &",
+        quote(&job)?
+    ))
 }
 
 impl Connection for Detaching<'_> {
@@ -197,5 +204,31 @@ impl Connection for Detaching<'_> {
 
     fn unreachable(&self) -> Option<&str> {
         self.inner.unreachable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `async_status` right after the start must see the job: its output file is
+    /// there when the launcher returns, however slowly the background part starts.
+    #[test]
+    fn the_jobs_output_file_exists_when_the_launcher_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..20 {
+            let base = dir.path().join(format!("j{i}")).display().to_string();
+            let script = launcher(&base, "exec sleep 1", "/dev/null").unwrap();
+            let status = std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&script)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            assert!(
+                std::path::Path::new(&format!("{base}.out")).exists(),
+                "no {base}.out right after the launcher returned"
+            );
+        }
     }
 }
