@@ -18,7 +18,7 @@
 
 use crate::connection::{Connection, FileAttrs, FileKind};
 use crate::modules::openpgp::{self, PublicKey};
-use crate::modules::system::{has_command, run};
+use crate::modules::system::download;
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -267,39 +267,15 @@ fn read_keyrings(conn: &mut dyn Connection, keyring: Option<&str>) -> Result<Vec
     Ok(keyrings)
 }
 
-/// The body at `url`, fetched by the host; `Ok(Err(msg))` when it cannot be.
+/// The key at `url`, fetched by the host; `Ok(Err(msg))` when it cannot be.
 fn fetch(
     conn: &mut dyn Connection,
     url: &str,
     validate_certs: bool,
 ) -> Result<Result<Vec<u8>, String>, String> {
-    let insecure = !validate_certs;
-    let r = if has_command(conn, "curl")? {
-        let mut argv = vec!["curl", "-fsSL"];
-        if insecure {
-            argv.push("--insecure");
-        }
-        argv.push(url);
-        run(conn, &argv)?
-    } else if has_command(conn, "wget")? {
-        let mut argv = vec!["wget", "-q", "-O", "-"];
-        if insecure {
-            argv.push("--no-check-certificate");
-        }
-        argv.push(url);
-        run(conn, &argv)?
-    } else {
-        return Ok(Err(format!(
-            "cannot download {url}: neither curl nor wget is installed on the host"
-        )));
-    };
-    if !r.success() {
-        return Ok(Err(format!(
-            "Failed to download key at {url}: {}",
-            r.output().trim()
-        )));
-    }
-    Ok(Ok(r.stdout.into_bytes()))
+    download(conn, url, validate_certs, |out| {
+        format!("Failed to download key at {url}: {out}")
+    })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use crate::connection::{Connection, FileAttrs};
 use crate::modules::openpgp;
-use crate::modules::system::{Run, has_command, run};
+use crate::modules::system::{Run, download, run};
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -162,48 +162,15 @@ fn import(conn: &mut dyn Connection, key: &str, data: &[u8]) -> Result<Run, Stri
     r
 }
 
-/// The body at `url`, fetched by the host; `Ok(Err(msg))` when it cannot be.
+/// The key at `url`, fetched by the host; `Ok(Err(msg))` when it cannot be.
 fn fetch(
     conn: &mut dyn Connection,
     url: &str,
     validate_certs: bool,
 ) -> Result<Result<Vec<u8>, String>, String> {
-    let r = if has_command(conn, "curl")? {
-        let insecure = if validate_certs {
-            None
-        } else {
-            Some("--insecure")
-        };
-        let argv: Vec<&str> = ["curl", "-fsSL"]
-            .into_iter()
-            .chain(insecure)
-            .chain([url])
-            .collect();
-        run(conn, &argv)?
-    } else if has_command(conn, "wget")? {
-        let insecure = if validate_certs {
-            None
-        } else {
-            Some("--no-check-certificate")
-        };
-        let argv: Vec<&str> = ["wget", "-q", "-O", "-"]
-            .into_iter()
-            .chain(insecure)
-            .chain([url])
-            .collect();
-        run(conn, &argv)?
-    } else {
-        return Ok(Err(format!(
-            "cannot download {url}: neither curl nor wget is installed on the host"
-        )));
-    };
-    if !r.success() {
-        return Ok(Err(format!(
-            "failed to fetch key at {url} , error was: {}",
-            r.output().trim()
-        )));
-    }
-    Ok(Ok(r.stdout.into_bytes()))
+    download(conn, url, validate_certs, |out| {
+        format!("failed to fetch key at {url} , error was: {out}")
+    })
 }
 
 #[cfg(test)]
