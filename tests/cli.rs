@@ -498,3 +498,31 @@ fn a_reader_closing_the_pipe_early_is_no_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.signal(), Some(nix::libc::SIGPIPE), "{stderr}");
 }
+
+#[test]
+fn loop_items_show_their_results_as_the_verbosity_asks() {
+    let case = Case::new().playbook(
+        r#"
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - command: "echo {{ item }}"
+      loop: [one, two]
+    - command: "sh -c 'echo {{ item }}; exit 3'"
+      loop: [bad]
+      ignore_errors: true
+"#,
+    );
+    // Verbosity 0: a quiet item is its status line alone; a failed one shows its result.
+    let ran = case.run();
+    ran.code(0)
+        .stdout_has("changed: [localhost] => (item=one)\n")
+        .stdout_has("failed: [localhost] (item=bad) => {")
+        .stdout_has("\"rc\": 3");
+    // -v: every item's result follows it.
+    let verbose = case.args(&["-v"]).run();
+    verbose
+        .code(0)
+        .stdout_has("changed: [localhost] => (item=one) => {")
+        .stdout_has("\"stdout\": \"two\"");
+}

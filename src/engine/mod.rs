@@ -50,6 +50,8 @@ pub struct Runner {
     pub(crate) templar: Templar,
     pub(crate) loader: Loader,
     out: Mutex<Box<dyn Output>>,
+    /// Some sink reads the result maps of quiet results (`Output::reads_quiet_results`).
+    pub(crate) quiet_results_read: bool,
     pub(crate) pool: rayon::ThreadPool,
     pub(crate) hosts: Mutex<IndexMap<String, Arc<Mutex<HostState>>>>,
     stats: Mutex<IndexMap<String, Stats>>,
@@ -96,6 +98,7 @@ impl Runner {
             inventory: RwLock::new(inventory),
             templar: Templar::new(),
             loader,
+            quiet_results_read: out.reads_quiet_results(),
             out: Mutex::new(out),
             pool,
             hosts: Mutex::new(IndexMap::new()),

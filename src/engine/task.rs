@@ -294,6 +294,7 @@ impl PlayRun<'_> {
             .keyword(&task.keywords, |k| &k.delegate_to)
             .and_then(|v| self.r.templar.render_value(v, &scope).ok())
             .map(|v| value::to_display_string(&v));
+        let verbose_always = ALWAYS_SHOWN.contains(&task.action.as_str()) && !no_log && !quiet;
         let shown = |status: Status, result: &Map, label: Option<String>| HostResult {
             host: host.clone(),
             delegated_to: delegate.clone(),
@@ -301,8 +302,12 @@ impl PlayRun<'_> {
             ignored: false,
             item_label: label,
             is_loop_summary: false,
-            result: display_map(result, no_log, &task.action, status),
-            verbose_always: ALWAYS_SHOWN.contains(&task.action.as_str()) && !no_log && !quiet,
+            result: if self.r.quiet_results_read || !HostResult::is_quiet(status, verbose_always) {
+                display_map(result, no_log, &task.action, status)
+            } else {
+                Map::new()
+            },
+            verbose_always,
             diff: Vec::new(),
             span: Some(task.span.clone()),
             started,

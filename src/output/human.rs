@@ -194,6 +194,11 @@ pub fn render_diff(d: &crate::modules::Diff) -> String {
 }
 
 impl Output for HumanOutput {
+    /// At verbosity 0 a quiet result is its status line alone (see `result`).
+    fn reads_quiet_results(&self) -> bool {
+        self.verbosity > 0
+    }
+
     fn event(&mut self, event: &Event<'_>) {
         match event {
             Event::PlayStart { name, .. } => self.banner(&format!("PLAY [{name}]")),

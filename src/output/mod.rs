@@ -42,7 +42,8 @@ pub struct HostResult {
     pub item_label: Option<String>,
     /// Whether this is the aggregate result of a looped task (items were reported already).
     pub is_loop_summary: bool,
-    /// The result as Ansible would show it (already censored under `no_log`).
+    /// The result as Ansible would show it (already censored under `no_log`). Left empty
+    /// for a quiet result when no sink reads those ([`Output::reads_quiet_results`]).
     pub result: Map,
     /// The action always shows its result (as `debug`).
     pub verbose_always: bool,
@@ -153,6 +154,21 @@ pub enum Event<'a> {
 /// A consumer of run events.
 pub trait Output: Send {
     fn event(&mut self, event: &Event<'_>);
+
+    /// Whether the sink reads [`HostResult::result`] of a quiet result: one that went
+    /// well (ok, changed or skipped) and is not `verbose_always`. When no sink does, the
+    /// engine does not build those maps: a loop of hundreds of items on tens of hosts
+    /// would otherwise hold thousands of them until every host has finished the task.
+    fn reads_quiet_results(&self) -> bool {
+        true
+    }
+}
+
+impl HostResult {
+    /// Ok, changed or skipped, and shown without its result at verbosity 0.
+    pub fn is_quiet(status: Status, verbose_always: bool) -> bool {
+        matches!(status, Status::Ok | Status::Changed | Status::Skipped) && !verbose_always
+    }
 }
 
 /// Several sinks listening to one run, each told every event in turn.
@@ -163,6 +179,10 @@ impl Output for Tee {
         for sink in &mut self.0 {
             sink.event(event);
         }
+    }
+
+    fn reads_quiet_results(&self) -> bool {
+        self.0.iter().any(|sink| sink.reads_quiet_results())
     }
 }
 
@@ -183,6 +203,13 @@ impl Output for Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .event(event);
+    }
+
+    fn reads_quiet_results(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reads_quiet_results()
     }
 }
 

@@ -172,6 +172,10 @@ impl Output for Progress {
             _ => {}
         }
     }
+
+    fn reads_quiet_results(&self) -> bool {
+        false
+    }
 }
 
 impl Drop for Progress {

@@ -129,6 +129,11 @@ impl RecordWriter {
 }
 
 impl Output for RecordWriter {
+    /// A record keeps the message of failures only.
+    fn reads_quiet_results(&self) -> bool {
+        false
+    }
+
     fn event(&mut self, event: &Event<'_>) {
         let now = || timestamp(std::time::SystemTime::now());
         let line = match event {
