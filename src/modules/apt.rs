@@ -19,7 +19,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::connection::Connection;
-use crate::modules::system::{Run, has_command, run, run_env, with_output};
+use crate::modules::http;
+use crate::modules::remote::ScratchDir;
+use crate::modules::system::{Run, run, run_env, with_output};
 use crate::modules::{
     ArgSpec, Args, Diff, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -581,18 +583,19 @@ fn upgrade(conn: &mut dyn Connection, apt: &AptGet, mode: &str) -> Result<Module
 /// `deb`: a package file on the host (downloaded there first when it is a URL),
 /// installed with `apt-get install FILE` so its dependencies come from the repositories.
 fn install_deb(conn: &mut dyn Connection, apt: &AptGet, deb: &str) -> Result<ModuleResult, String> {
-    let (path, downloaded) = if deb.contains("://") {
-        match download(conn, deb)? {
-            Ok(path) => (path, true),
-            Err(msg) => return Ok(ModuleResult::failed(msg)),
-        }
-    } else {
-        (deb.to_string(), false)
-    };
-    let result = install_deb_file(conn, apt, &path);
-    if downloaded {
-        conn.remove(&path, false)?;
+    if !deb.contains("://") {
+        return install_deb_file(conn, apt, deb);
     }
+    // apt-get takes a file for a package only when its name ends in `.deb`.
+    let scratch = ScratchDir::create(conn)?;
+    let path = scratch.file("package.deb");
+    let result = match http::download(conn, deb, true, &path)? {
+        Ok(()) => install_deb_file(conn, apt, &path),
+        Err(msg) => Ok(ModuleResult::failed(format!(
+            "Failure downloading {deb}, {msg}"
+        ))),
+    };
+    scratch.remove(conn)?;
     result
 }
 
@@ -635,36 +638,6 @@ fn install_deb_file(
         format!("./{path}")
     };
     install(conn, apt, &[file])
-}
-
-/// Fetch a URL into a temporary file on the host; `Ok(Err(msg))` when it cannot.
-fn download(conn: &mut dyn Connection, url: &str) -> Result<Result<String, String>, String> {
-    let tmp = run(conn, &["mktemp", "--suffix=.deb"])?;
-    if !tmp.success() {
-        return Ok(Err(format!(
-            "cannot create a temporary file: {}",
-            tmp.stderr.trim()
-        )));
-    }
-    let path = tmp.stdout.trim().to_string();
-    let fetch = if has_command(conn, "curl")? {
-        run(conn, &["curl", "-fsSL", "-o", &path, url])?
-    } else if has_command(conn, "wget")? {
-        run(conn, &["wget", "-q", "-O", &path, url])?
-    } else {
-        conn.remove(&path, false)?;
-        return Ok(Err(format!(
-            "cannot download {url}: neither curl nor wget is installed on the host"
-        )));
-    };
-    if !fetch.success() {
-        conn.remove(&path, false)?;
-        return Ok(Err(format!(
-            "Failure downloading {url}, {}",
-            fetch.output().trim()
-        )));
-    }
-    Ok(Ok(path))
 }
 
 fn shell_line(argv: &[String]) -> String {
@@ -894,19 +867,14 @@ mod tests {
     #[test]
     fn deb_urls_are_downloaded_on_the_host_and_removed_after() {
         let conn = FakeConnection::new()
-            .on("^mktemp", 0, "/tmp/tmp.x.deb\n")
-            .on("sh curl$", 0, "/usr/bin/curl\n")
+            .serving(1, "200 OK", "package.deb", "deb")
             .on("^dpkg-deb --field", 0, "Package: hello\nVersion: 2.10-3\n")
-            .on("^dpkg-query", 1, "")
-            .file("/tmp/tmp.x.deb", "deb");
+            .on("^dpkg-query", 1, "");
         let mut h = Harness::fake(conn);
         let r = h.run(&Apt, json!({"deb": "https://example.org/hello.deb"}));
-        assert!(r.changed);
-        assert_eq!(
-            h.conn.ran("^curl"),
-            ["curl -fsSL -o /tmp/tmp.x.deb https://example.org/hello.deb"]
-        );
-        assert!(!h.conn.files.contains_key("/tmp/tmp.x.deb"));
+        assert!(r.changed, "{r:?}");
+        assert_eq!(h.conn.ran(" install /tmp/srplay.out/package.deb").len(), 1);
+        assert!(h.conn.files.keys().all(|f| !f.starts_with("/tmp/")));
     }
 
     #[test]

@@ -17,8 +17,8 @@
 //! key apt trusts, as `apt-key` prints them).
 
 use crate::connection::{Connection, FileAttrs, FileKind};
+use crate::modules::http;
 use crate::modules::openpgp::{self, PublicKey};
-use crate::modules::system::download;
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -273,9 +273,8 @@ fn fetch(
     url: &str,
     validate_certs: bool,
 ) -> Result<Result<Vec<u8>, String>, String> {
-    download(conn, url, validate_certs, |out| {
-        format!("Failed to download key at {url}: {out}")
-    })
+    Ok(http::download_bytes(conn, url, validate_certs)?
+        .map_err(|msg| format!("Failed to download key at {url}: {msg}")))
 }
 
 #[cfg(test)]
@@ -319,9 +318,7 @@ mod tests {
 
     #[test]
     fn keys_from_a_url_into_a_given_keyring() {
-        let conn = FakeConnection::new()
-            .on("sh curl$", 0, "/usr/bin/curl\n")
-            .on("^curl -fsSL https://ex.org/key$", 0, PROBE_KEY);
+        let conn = FakeConnection::new().serving(2, "200 OK", "body", PROBE_KEY);
         let mut h = Harness::fake(conn);
         let keyring = "/etc/apt/keyrings/ex.asc";
         let r = h.run(
@@ -329,12 +326,53 @@ mod tests {
             json!({"url": "https://ex.org/key", "keyring": keyring}),
         );
         assert!(r.changed);
-        assert!(h.conn.files.contains_key(keyring));
+        assert_eq!(h.conn.files[keyring].0, PROBE_KEY.as_bytes());
+        // The URL went into curl's config file, not on its command line.
+        assert!(h.conn.ran("ex.org").is_empty());
         let r = h.run(
             &AptKey,
             json!({"url": "https://ex.org/key", "keyring": keyring}),
         );
         assert!(!r.changed, "same key, same file");
+        assert!(
+            h.conn.files.keys().all(|f| !f.starts_with("/tmp/")),
+            "the scratch files are removed"
+        );
+    }
+
+    #[test]
+    fn a_binary_key_from_a_url_is_kept_byte_for_byte() {
+        let binary = crate::modules::openpgp::tests::probe_key_binary();
+        assert!(std::str::from_utf8(&binary).is_err(), "not text");
+        let conn = FakeConnection::new().serving(1, "200 OK", "body", &binary);
+        let mut h = Harness::fake(conn);
+        let r = h.run(&AptKey, json!({"url": "https://ex.org/key.gpg"}));
+        assert!(r.changed, "{r:?}");
+        let written: Vec<_> = h
+            .conn
+            .files
+            .iter()
+            .filter(|(f, _)| f.ends_with(".gpg"))
+            .collect();
+        assert_eq!(
+            written.len(),
+            1,
+            "one keyring file: {:?}",
+            h.conn.files.keys()
+        );
+        assert_eq!(written[0].1.0, binary);
+    }
+
+    #[test]
+    fn a_url_that_answers_404_fails_in_ansibles_words() {
+        let conn = FakeConnection::new().serving(1, "404 Not Found", "body", "no such key");
+        let mut h = Harness::fake(conn);
+        let r = h.run(&AptKey, json!({"url": "https://ex.org/nokey"}));
+        assert!(r.failed);
+        assert_eq!(
+            r.msg.as_deref(),
+            Some("Failed to download key at https://ex.org/nokey: HTTP Error 404: Not Found")
+        );
     }
 
     #[test]

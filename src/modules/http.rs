@@ -108,6 +108,56 @@ pub fn fetch(
     result
 }
 
+/// GET `url` into the host file `out`, as Ansible's `fetch_url` does for the modules
+/// that download a file (apt's `deb`, apt_key's and rpm_key's `url`): redirects
+/// followed, the host's proxy settings used, 10 s timeout. `Ok(Err(msg))` when the
+/// request fails in transit or the server answers other than 2xx (`msg` as Ansible's
+/// `info['msg']`: `HTTP Error 404: Not Found`, `Request failed: ...`).
+pub fn download(
+    conn: &mut dyn Connection,
+    url: &str,
+    validate_certs: bool,
+    out: &str,
+) -> Result<Result<(), String>, String> {
+    let req = Request {
+        url: url.to_string(),
+        method: "GET".to_string(),
+        timeout: 10,
+        validate_certs,
+        follow_redirects: true,
+        use_proxy: true,
+        ..Request::default()
+    };
+    Ok(match fetch(conn, &req, out)? {
+        Err(TransportError(msg)) => Err(format!("Request failed: {msg}")),
+        Ok(resp) => match resp.status {
+            Some(code) if !(200..300).contains(&code) => {
+                Err(format!("HTTP Error {code}: {}", resp.reason)
+                    .trim_end()
+                    .to_string())
+            }
+            _ => Ok(()),
+        },
+    })
+}
+
+/// The body at `url` as bytes (a key file, binary or armored), fetched by the host
+/// into a private scratch file and read back unchanged; errors as [`download`]'s.
+pub fn download_bytes(
+    conn: &mut dyn Connection,
+    url: &str,
+    validate_certs: bool,
+) -> Result<Result<Vec<u8>, String>, String> {
+    let scratch = ScratchDir::create(conn)?;
+    let out = scratch.file("body");
+    let body = match download(conn, url, validate_certs, &out)? {
+        Ok(()) => Ok(conn.read_file(&out)?),
+        Err(msg) => Err(msg),
+    };
+    scratch.remove(conn)?;
+    Ok(body)
+}
+
 fn copy_local_url(
     conn: &mut dyn Connection,
     path: &str,

@@ -125,6 +125,11 @@ pub mod tests {
     /// Its fingerprint, as `gpg --with-colons --fingerprint` prints it.
     pub const PROBE_FINGERPRINT: &str = "376D14AA118D3AB0F3D540706F5CDFF38273AFB4";
 
+    /// The probe key as a binary (dearmored) key file, as a `.gpg` download would be.
+    pub fn probe_key_binary() -> Vec<u8> {
+        dearmor(PROBE_KEY).expect("the probe key dearmors")
+    }
+
     /// A v4 key packet (old format, two-byte length) with a made-up body: tag 6 for a
     /// primary key, 14 for a subkey.
     pub fn key_packet(tag: u8, fill: u8) -> Vec<u8> {

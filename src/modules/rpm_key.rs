@@ -13,8 +13,9 @@
 use std::collections::BTreeSet;
 
 use crate::connection::{Connection, FileAttrs};
+use crate::modules::http;
 use crate::modules::openpgp;
-use crate::modules::system::{Run, download, run};
+use crate::modules::system::{Run, run};
 use crate::modules::{
     ArgSpec, Args, Kind, Module, ModuleContext, ModuleError, ModuleResult, Param,
 };
@@ -168,9 +169,8 @@ fn fetch(
     url: &str,
     validate_certs: bool,
 ) -> Result<Result<Vec<u8>, String>, String> {
-    download(conn, url, validate_certs, |out| {
-        format!("failed to fetch key at {url} , error was: {out}")
-    })
+    Ok(http::download_bytes(conn, url, validate_certs)?
+        .map_err(|msg| format!("failed to fetch key at {url} , error was: {msg}")))
 }
 
 #[cfg(test)]
@@ -206,8 +206,7 @@ mod tests {
     #[test]
     fn a_url_key_goes_through_a_temporary_file() {
         let conn = FakeConnection::new()
-            .on("sh curl$", 0, "/usr/bin/curl\n")
-            .on("^curl -fsSL https://ex.org/key$", 0, PROBE_KEY)
+            .serving(1, "200 OK", "body", PROBE_KEY)
             .on("^rpm -q gpg-pubkey", 1, "")
             .on("^mktemp$", 0, "/tmp/tmp.k\n");
         let mut h = Harness::fake(conn);

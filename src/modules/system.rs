@@ -55,37 +55,6 @@ pub fn has_command(conn: &mut dyn Connection, program: &str) -> Result<bool, Str
     Ok(run(conn, &["sh", "-c", "command -v \"$1\"", "sh", program])?.success())
 }
 
-/// The body at `url`, downloaded by the host (curl, else wget, to stdout);
-/// `Ok(Err(msg))` when it cannot be: no tool on the host, or the download failed, which
-/// `failed` words from the tool's output (each module as Ansible's does).
-pub fn download(
-    conn: &mut dyn Connection,
-    url: &str,
-    validate_certs: bool,
-    failed: impl FnOnce(&str) -> String,
-) -> Result<Result<Vec<u8>, String>, String> {
-    let (tool, insecure) = if has_command(conn, "curl")? {
-        (&["curl", "-fsSL"][..], "--insecure")
-    } else if has_command(conn, "wget")? {
-        (&["wget", "-q", "-O", "-"][..], "--no-check-certificate")
-    } else {
-        return Ok(Err(format!(
-            "cannot download {url}: neither curl nor wget is installed on the host"
-        )));
-    };
-    let argv: Vec<&str> = tool
-        .iter()
-        .copied()
-        .chain((!validate_certs).then_some(insecure))
-        .chain([url])
-        .collect();
-    let r = run(conn, &argv)?;
-    if !r.success() {
-        return Ok(Err(failed(r.output().trim())));
-    }
-    Ok(Ok(r.stdout.into_bytes()))
-}
-
 /// `ansible_facts[name]` as text, or `None` when facts were not gathered (or lack it).
 pub fn fact(ctx: &ModuleContext<'_>, name: &str) -> Option<String> {
     match ctx.templating.eval(&format!("ansible_facts['{name}']")) {

@@ -204,14 +204,41 @@ impl FakeConnection {
     }
 
     /// The last rule added also writes `content` to `path` when it answers.
-    pub fn writing(mut self, path: &str, content: &str) -> FakeConnection {
+    pub fn writing(mut self, path: &str, content: impl AsRef<[u8]>) -> FakeConnection {
         let rule = self
             .rules
             .last_mut()
             .expect("writing() follows on() or once()");
         rule.writes
-            .push((path.to_string(), content.as_bytes().to_vec()));
+            .push((path.to_string(), content.as_ref().to_vec()));
         self
+    }
+
+    /// A host with curl that answers `downloads` downloads through `http::download`
+    /// with `status` (`200 OK`, `404 Not Found`) and `body`. Each download makes two
+    /// scratch directories: the caller's, `/tmp/srplay.out` (where `body` lands as
+    /// `out_name`), then the request's, `/tmp/srplay.req`.
+    pub fn serving(
+        mut self,
+        downloads: usize,
+        status: &str,
+        out_name: &str,
+        body: impl AsRef<[u8]>,
+    ) -> FakeConnection {
+        self = self.on("command -v curl", 0, "/usr/bin/curl");
+        for _ in 0..downloads {
+            self = self.once("^mktemp -d", 0, "/tmp/srplay.out\n").once(
+                "^mktemp -d",
+                0,
+                "/tmp/srplay.req\n",
+            );
+        }
+        self.on("^curl --config /tmp/srplay.req/curl.conf$", 0, "")
+            .writing(
+                "/tmp/srplay.req/headers",
+                format!("HTTP/1.1 {status}\r\n\r\n"),
+            )
+            .writing(&format!("/tmp/srplay.out/{out_name}"), body)
     }
 
     pub fn file(mut self, path: &str, content: &str) -> FakeConnection {
