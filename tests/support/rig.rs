@@ -17,10 +17,12 @@ use std::time::Duration;
 /// Where rigs on this machine lock the addresses they use, one file per address, so that
 /// test threads, test binaries and benchmarks running at once never share a host.
 const LOCK_DIR: &str = "/run/lock/srplay-rig";
-/// Tests take addresses from 127.0.1.100 up: rigs started by hand or by the benchmark
-/// begin at 127.0.1.1 and take no locks (tests still skip any address that answers).
+/// Tests take addresses from 127.0.1.100 up: rigs started by hand begin at 127.0.1.1 and
+/// take no locks (tests still skip any address that answers). 200..254 belong to the
+/// booted hosts (`tests/support/nspawn.rs`), whose tests use fixed addresses there and
+/// boot them when they start: a rig there could take an address from under them.
 const FIRST_TEST_HOST: usize = 100;
-const LAST_HOST: usize = 254;
+const LAST_HOST: usize = 199;
 const SUDO_USER: &str = "srplay-rig";
 
 /// A running set of SSH hosts `hK`.. on 127.0.1.K.., all logging in with one client key.
