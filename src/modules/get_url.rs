@@ -233,7 +233,7 @@ impl Download<'_> {
         if resp.status != Some(200) && !is_file_url {
             let result = std::mem::take(&mut self.result)
                 .with("status_code", status_value(&resp))
-                .with("response", http_error(&resp));
+                .with("response", resp.http_error());
             return Ok(failed(result, "Request failed"));
         }
         if dest_is_dir {
@@ -324,11 +324,6 @@ impl Download<'_> {
 
 fn status_value(resp: &Response) -> Value {
     resp.status.map_or(Value::Null, Value::from)
-}
-
-/// Python's `HTTPError` text: `HTTP Error 404: Not Found`.
-fn http_error(resp: &Response) -> String {
-    format!("HTTP Error {}: {}", resp.status.unwrap_or(0), resp.reason)
 }
 
 /// Ansible adds the path facts (`mode`, `owner`, `size`, `state`…) of `dest` to a result.

@@ -69,6 +69,11 @@ impl Response {
         }
     }
 
+    /// Python's `HTTPError` text, which Ansible reports: `HTTP Error 404: Not Found`.
+    pub fn http_error(&self) -> String {
+        format!("HTTP Error {}: {}", self.status.unwrap_or(0), self.reason)
+    }
+
     /// Ansible's `msg` for a response it accepted: `OK (N bytes)`, from Content-Length.
     pub fn ok_msg(&self) -> String {
         format!(
@@ -131,10 +136,9 @@ pub fn download(
     Ok(match fetch(conn, &req, out)? {
         Err(TransportError(msg)) => Err(format!("Request failed: {msg}")),
         Ok(resp) => match resp.status {
+            // Over HTTP/2 there is no reason phrase: no trailing space then.
             Some(code) if !(200..300).contains(&code) => {
-                Err(format!("HTTP Error {code}: {}", resp.reason)
-                    .trim_end()
-                    .to_string())
+                Err(resp.http_error().trim_end().to_string())
             }
             _ => Ok(()),
         },
